@@ -1,0 +1,2 @@
+//! Hitdex benchmarks: the macro benchmark behind `hitdex bench`.
+#![deny(missing_docs)]

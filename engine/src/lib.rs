@@ -1,0 +1,18 @@
+//! Hitdex engine: the forensic index and its matchers.
+//!
+//! The engine knows profiles, shards and searches. It knows nothing of CSV,
+//! JSON or HTTP: `hitdex-formats` turns bytes into the domain types defined
+//! here, and the command line and the node wire the two together.
+//!
+//! - [`dna`]: loci, alleles, profiles and the matching rules (SPEC section 3).
+//! - [`kernels`]: the per-profile comparison kernels (AVX2 with a scalar twin).
+//! - [`index`]: immutable memory-mapped shards, the index directory, tombstones,
+//!   the candidate (key) index and the search over all shards.
+#![deny(missing_docs)]
+
+pub mod dna;
+pub mod error;
+pub mod index;
+pub mod kernels;
+
+pub use error::{Error, Result};

@@ -1,0 +1,2 @@
+//! Hitdex formats: bytes to domain types and back.
+#![deny(missing_docs)]
