@@ -67,6 +67,36 @@ impl Comparison {
     }
 }
 
+/// A hit: who holds the record, and how well it matched. Never personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Hit {
+    /// Reference number of the stored profile.
+    pub reference: String,
+    /// Designated authority holding the record.
+    pub authority: String,
+    /// Full or near.
+    pub quality: HitQuality,
+    /// Matching loci.
+    pub matching_loci: u8,
+    /// Loci typed in both profiles.
+    pub compared_loci: u8,
+    /// For a near match, the locus with the differing allele.
+    pub differing_locus: Option<Locus>,
+}
+
+impl Hit {
+    /// The order hits are reported in: full before near, more matching
+    /// loci first, then authority and reference. Independent of shards.
+    pub fn report_order(a: &Hit, b: &Hit) -> std::cmp::Ordering {
+        (a.quality, std::cmp::Reverse(a.matching_loci), &a.authority, &a.reference).cmp(&(
+            b.quality,
+            std::cmp::Reverse(b.matching_loci),
+            &b.authority,
+            &b.reference,
+        ))
+    }
+}
+
 /// Whether two alleles pair: equal, either a wildcard, or (with tolerance)
 /// neighbours on the repeat scale with at least one a microvariant.
 fn pairs(locus: Locus, a: u8, b: u8, tolerance: bool) -> bool {
