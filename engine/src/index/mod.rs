@@ -1,1 +1,1 @@
-//! placeholder
+//! The index: shards, the index directory and search (in progress).

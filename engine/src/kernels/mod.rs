@@ -1,1 +1,49 @@
-//! placeholder
+//! Comparison kernels, each with a scalar twin.
+//!
+//! The instruction set is chosen once at run time and cached (see
+//! [`level`]); setting `HITDEX_FORCE_SCALAR=1` forces the scalar path, which
+//! is how the property tests and benchmarks compare the two. Release builds
+//! target generic x86-64; nothing here needs `-C target-cpu=native`.
+
+pub mod dna;
+
+use std::sync::OnceLock;
+
+/// The instruction set a kernel runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Portable Rust.
+    Scalar,
+    /// x86-64 AVX2.
+    Avx2,
+}
+
+/// The best level this CPU supports, unless `HITDEX_FORCE_SCALAR` is set.
+pub fn level() -> Level {
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        if std::env::var_os("HITDEX_FORCE_SCALAR").is_some_and(|v| v != "0") {
+            return Level::Scalar;
+        }
+        detect()
+    })
+}
+
+/// Every level this CPU can run, scalar first (for tests and benchmarks).
+pub fn available_levels() -> Vec<Level> {
+    let mut v = vec![Level::Scalar];
+    if detect() == Level::Avx2 {
+        v.push(Level::Avx2);
+    }
+    v
+}
+
+fn detect() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx2") {
+            return Level::Avx2;
+        }
+    }
+    Level::Scalar
+}
