@@ -1,1 +1,4 @@
 //! The index: shards, the index directory and search (in progress).
+
+pub mod keys;
+pub mod shard;

@@ -1,0 +1,259 @@
+//! Candidate keys: why no hit is lost.
+//!
+//! A key is the genotype of a profile on a *member*: a small set of ESS
+//! loci. Every stored profile is posted under each member whose loci are all
+//! *keyable* in it (typed, no wildcard). A query probes some members; every
+//! stored profile sharing a probed key is a candidate, and candidates are
+//! then checked with the exact rules. The members are
+//!
+//! - three disjoint **blocks** of four loci (very selective), and
+//! - [`TRIPLES`], 25 triples such that **every six of the twelve ESS loci
+//!   contain at least one triple** (a Turán-type covering; the test
+//!   `every_six_loci_contain_a_triple` checks all 924 six-sets).
+//!
+//! ## The argument
+//!
+//! Let Q and P be a hit, C the loci typed in both, and A ⊆ C the ESS loci
+//! keyable in both. By SPEC section 3 a hit has at most one differing
+//! allele, so every locus of C matches except at most one, x. So every
+//! locus of A \ {x} matches, and for a member S ⊆ A \ {x}, Q and P have
+//! pairing genotypes at every locus of S.
+//!
+//! 1. *Pairing genotypes give a common key.* A stored allele b is keyed by
+//!    `canon(b)`; a query allele a is probed under every token of
+//!    `tokens(a) = { canon(b) : b pairs with a }` (see [`canon`]). Integer
+//!    alleles have one token, microvariants two or three. If the alleles of
+//!    Q pair with those of P (straight or crossed), the sorted token pair of
+//!    P is among the sorted token pairs Q probes. Wildcards never enter a
+//!    key: a locus with a wildcard is not keyable.
+//! 2. *Some probed member lies in A \ {x}.* P's *class* (which loci it has
+//!    typed, which ESS loci are keyable) is stored with the shard, so the
+//!    query knows A and |C| for every class. If |C| < min-loci no hit is
+//!    possible. If |C| = min-loci a hit must be full (no x), and the plan
+//!    probes one member ⊆ A. Otherwise the plan probes members ⊆ A such
+//!    that every locus x of A is avoided by one of them ("no common
+//!    locus"); a member avoiding x lies in A \ {x}. If x ∉ A, any member
+//!    ⊆ A will do.
+//! 3. *Otherwise scan.* When A holds no such members (for instance fewer
+//!    than six keyable loci in common), the whole class is scanned with the
+//!    kernel. So the candidate set always contains every hit.
+//!
+//! Plans depend only on (A, whether a near match is possible) and are
+//! computed once per process ([`plan`]).
+
+use std::sync::OnceLock;
+
+use crate::dna::{Genotype, ESS_COUNT};
+
+/// ESS loci by canonical index: 0 D3S1358, 1 vWA, 2 D8S1179, 3 D21S11,
+/// 4 D18S51, 5 TH01, 6 FGA, 7 D1S1656, 8 D2S441, 9 D10S1248, 10 D12S391,
+/// 11 D22S1045. Each block mixes discriminating and common loci.
+pub const BLOCKS: [[u8; 4]; 3] = [[0, 4, 6, 8], [1, 7, 9, 10], [2, 3, 5, 11]];
+
+/// Triples covering every six-set of the twelve ESS loci (found by a greedy
+/// search with pruning; checked exhaustively by a test).
+pub const TRIPLES: [[u8; 3]; 25] = [
+    [0, 1, 3], [0, 2, 8], [0, 3, 10], [0, 4, 11], [0, 5, 9],
+    [0, 6, 7], [1, 2, 5], [1, 4, 9], [1, 6, 11], [1, 7, 8],
+    [1, 7, 10], [1, 9, 10], [2, 3, 6], [2, 4, 10], [2, 5, 9],
+    [2, 5, 11], [3, 4, 7], [3, 5, 6], [3, 8, 11], [4, 5, 10],
+    [4, 6, 8], [5, 8, 10], [6, 9, 10], [7, 8, 10], [7, 9, 11],
+];
+
+/// Number of members (blocks, then triples).
+pub const MEMBERS: usize = BLOCKS.len() + TRIPLES.len();
+
+/// The loci of member `m` as a bit mask over the ESS loci.
+pub fn member_mask(m: usize) -> u16 {
+    static MASKS: OnceLock<[u16; MEMBERS]> = OnceLock::new();
+    MASKS.get_or_init(|| {
+        let mut masks = [0u16; MEMBERS];
+        for (i, mask) in masks.iter_mut().enumerate() {
+            let loci: &[u8] = if i < BLOCKS.len() { &BLOCKS[i] } else { &TRIPLES[i - BLOCKS.len()] };
+            *mask = loci.iter().fold(0, |acc, &l| acc | 1 << l);
+        }
+        masks
+    })[m]
+}
+
+/// The loci of member `m`, ascending.
+pub fn member_loci(m: usize) -> impl Iterator<Item = usize> {
+    let mask = member_mask(m);
+    (0..ESS_COUNT).filter(move |l| mask & (1 << l) != 0)
+}
+
+/// Relative cost of probing a member: about 1/0.055 per locus fewer.
+fn cost(m: usize) -> u32 {
+    if m < BLOCKS.len() {
+        1
+    } else {
+        18
+    }
+}
+
+/// A probe plan: which members to probe, as a bit mask; `0` means scan.
+pub type Plan = u32;
+
+/// The plan for a class whose keyable loci in common with the query are
+/// `a`, where a near match is possible or not.
+pub fn plan(a: u16, near_possible: bool) -> Plan {
+    static PLANS: OnceLock<Vec<[Plan; 2]>> = OnceLock::new();
+    let plans = PLANS.get_or_init(|| (0..1u32 << ESS_COUNT).map(|a| [make_plan(a as u16, false), make_plan(a as u16, true)]).collect());
+    plans[usize::from(a) & ((1 << ESS_COUNT) - 1)][usize::from(near_possible)]
+}
+
+fn make_plan(a: u16, near_possible: bool) -> Plan {
+    let inside: Vec<usize> = (0..MEMBERS).filter(|&m| member_mask(m) & !a == 0).collect();
+    let cheapest = |avoid: u16| inside.iter().copied().filter(|&m| member_mask(m) & avoid == 0).min_by_key(|&m| cost(m));
+    let mut best: Option<(u32, Plan)> = None;
+    for &first in &inside {
+        let mut plan: Plan = 1 << first;
+        if near_possible {
+            // Every locus of the first member must be avoided by another.
+            for x in member_loci(first) {
+                match cheapest(1 << x) {
+                    Some(m) => plan |= 1 << m,
+                    None => {
+                        plan = 0;
+                        break;
+                    }
+                }
+            }
+        }
+        if plan == 0 {
+            continue;
+        }
+        let total: u32 = (0..MEMBERS).filter(|m| plan & (1 << m) != 0).map(cost).sum();
+        if best.is_none_or(|(c, _)| total < c) {
+            best = Some((total, plan));
+        }
+    }
+    best.map_or(0, |(_, p)| p)
+}
+
+/// The token a stored allele is keyed by. With repeat unit 4, allele
+/// `n.1` is keyed as `n`, `n.3` as `n+1`, and `n` and `n.2` as themselves.
+/// Every neighbour pair (positions differing by one, one a microvariant)
+/// then shares a token with the query side's [`tokens`].
+pub fn canon(b: u8) -> u8 {
+    match b & 3 {
+        1 => b - 1,
+        3 => b.saturating_add(1),
+        _ => b,
+    }
+}
+
+/// The tokens a query allele is probed under: `canon(b)` for every b that
+/// pairs with `a`. Without tolerance only `canon(a)`.
+pub fn tokens(a: u8, tolerance: bool) -> ([u8; 3], usize) {
+    if !tolerance {
+        return ([canon(a), 0, 0], 1);
+    }
+    match a & 3 {
+        0 => ([a, 0, 0], 1),
+        1 => ([a - 1, a + 1, 0], 2),
+        2 => ([a - 2, a, a.saturating_add(2)], 3),
+        _ => ([a - 1, a.saturating_add(1), 0], 2),
+    }
+}
+
+/// A stored locus' key part: its two tokens, sorted.
+pub fn stored_part(g: Genotype) -> u16 {
+    let [a, b] = g.codes();
+    let (x, y) = (canon(a), canon(b));
+    let (x, y) = if x <= y { (x, y) } else { (y, x) };
+    u16::from(x) << 8 | u16::from(y)
+}
+
+/// A query locus' key parts: every sorted pair of tokens (at most 9).
+pub fn query_parts(g: Genotype, tolerance: bool) -> Vec<u16> {
+    let [a, b] = g.codes();
+    let (ta, na) = tokens(a, tolerance);
+    let (tb, nb) = tokens(b, tolerance);
+    let mut parts = Vec::with_capacity(na * nb);
+    for &x in &ta[..na] {
+        for &y in &tb[..nb] {
+            let (x, y) = if x <= y { (x, y) } else { (y, x) };
+            parts.push(u16::from(x) << 8 | u16::from(y));
+        }
+    }
+    parts.sort_unstable();
+    parts.dedup();
+    parts
+}
+
+/// The key of member `m` given its loci's parts, in member-locus order.
+pub fn key(m: usize, parts: impl IntoIterator<Item = u16>) -> u64 {
+    let packed = parts.into_iter().fold(0u64, |acc, p| acc << 16 | u64::from(p));
+    mix(packed ^ (m as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// A 64-bit finaliser (splitmix64): keys spread evenly over buckets.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subsets(k: u32) -> impl Iterator<Item = u16> {
+        (0u16..1 << ESS_COUNT).filter(move |s| s.count_ones() == k)
+    }
+
+    #[test]
+    fn every_six_loci_contain_a_triple() {
+        let mut sets = 0;
+        for s in subsets(6) {
+            sets += 1;
+            let covered = (BLOCKS.len()..MEMBERS).any(|m| member_mask(m) & !s == 0);
+            assert!(covered, "six-set {s:012b} contains no triple");
+        }
+        assert_eq!(sets, 924);
+    }
+
+    #[test]
+    fn plans_cover_every_locus_that_can_differ() {
+        for a in 0u16..1 << ESS_COUNT {
+            for near in [false, true] {
+                let p = plan(a, near);
+                let members: Vec<usize> = (0..MEMBERS).filter(|m| p & (1 << m) != 0).collect();
+                for &m in &members {
+                    assert_eq!(member_mask(m) & !a, 0, "member outside A");
+                }
+                let needed = a.count_ones() >= if near { 7 } else { 6 };
+                if needed {
+                    assert!(!members.is_empty(), "no plan for A={a:012b} near={near}");
+                }
+                if near && !members.is_empty() {
+                    for x in 0..ESS_COUNT {
+                        assert!(members.iter().any(|&m| member_mask(m) & (1 << x) == 0), "x={x} kills plan {p:b}");
+                    }
+                }
+            }
+        }
+        // A full query against a full profile needs only two blocks.
+        assert_eq!(plan(0xfff, true).count_ones(), 2);
+    }
+
+    #[test]
+    fn pairing_alleles_share_a_token() {
+        for a in 8u8..250 {
+            for b in 8u8..250 {
+                let microvariant = (a | b) & 3 != 0;
+                let pairs_tol = a == b || (microvariant && a.abs_diff(b) == 1);
+                let (t, n) = tokens(a, true);
+                if pairs_tol {
+                    assert!(t[..n].contains(&canon(b)), "a={a} b={b}");
+                }
+                let (t, n) = tokens(a, false);
+                if a == b {
+                    assert!(t[..n].contains(&canon(b)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,699 @@
+//! One immutable shard file: DNA profiles, their reference data and their
+//! candidate keys, laid out as aligned arrays for memory mapping.
+//!
+//! ```text
+//! header    64 bytes   magic, format version, category, counts, created
+//! sections  16 bytes each: offset, length (all offsets 64-byte aligned)
+//! digest    32 bytes   BLAKE3 of header and section table
+//! ...       sections, in the order of `Section`
+//! footer    64 bytes   BLAKE3 of everything before, file length, magic
+//! ```
+//!
+//! Opening checks magic, version, the header digest, the file length and
+//! that every section lies inside the file; it copies and parses nothing.
+//! [`Shard::verify`] recomputes the whole-file digest and checks every
+//! stored offset. Accessors never index out of bounds even on bytes that
+//! have not been verified: a damaged shard gives an error, not a panic.
+//!
+//! Profiles are ordered by *class* (typed loci, keyable ESS loci) so a class
+//! is a contiguous range of ids and keys can be restricted to classes.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use super::keys;
+use crate::dna::{Genotype, Kind, Profile, ESS_COUNT, LOCUS_COUNT};
+use crate::kernels::dna::CORE_BYTES;
+use crate::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"HITDEXSH";
+const FOOTER_MAGIC: &[u8; 8] = b"HDXSHEND";
+/// Format version written and accepted.
+pub const FORMAT_VERSION: u32 = 1;
+const CATEGORY_DNA: u32 = 1;
+const HEADER_BYTES: usize = 64;
+const FOOTER_BYTES: usize = 64;
+const ALIGN: usize = 64;
+/// Profiles per shard are limited by the 3-byte ids of the postings.
+pub const MAX_PROFILES: usize = (1 << 24) - 1;
+/// Bytes of one class record.
+const CLASS_BYTES: usize = 32;
+/// Bytes of one posting (a profile id).
+const POSTING_BYTES: usize = 3;
+/// Average postings per bucket the writer aims at.
+const POSTINGS_PER_BUCKET: usize = 8;
+
+#[derive(Clone, Copy)]
+enum Section {
+    Cores,
+    Classes,
+    Extras,
+    RefOffsets,
+    RefHeap,
+    AuthorityIds,
+    Kinds,
+    Added,
+    AuthOffsets,
+    AuthHeap,
+    Buckets,
+    Postings,
+}
+const SECTIONS: usize = 12;
+
+/// One class: profiles with the same typed loci and keyable ESS loci.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Class {
+    /// Bit `i` set when locus `i` is typed.
+    pub typed: u32,
+    /// Bit `i` set when ESS locus `i` is typed without a wildcard.
+    pub keyable: u16,
+    /// First profile id.
+    pub start: u32,
+    /// One past the last profile id.
+    pub end: u32,
+    /// Byte offset of this class' extra-loci genotypes in the extras section.
+    pub extras: u64,
+}
+
+impl Class {
+    /// Loci beyond the ESS typed in this class (bit `i` = locus `12 + i`).
+    pub fn extra_loci(&self) -> u32 {
+        self.typed >> ESS_COUNT
+    }
+
+    /// Bytes of extra-loci genotypes per profile.
+    pub fn extras_width(&self) -> usize {
+        2 * self.extra_loci().count_ones() as usize
+    }
+}
+
+/// Typed loci and keyable ESS loci of a profile.
+pub fn class_of(p: &Profile) -> (u32, u16) {
+    let mut typed = 0u32;
+    let mut keyable = 0u16;
+    for (i, g) in p.loci.iter().enumerate() {
+        if g.is_typed() {
+            typed |= 1 << i;
+            if i < ESS_COUNT && !g.has_wildcard() {
+                keyable |= 1 << i;
+            }
+        }
+    }
+    (typed, keyable)
+}
+
+/// A profile with the reference data the index stores.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    /// The profile.
+    pub profile: &'a Profile,
+    /// When it was added (Unix seconds).
+    pub added: u32,
+}
+
+/// Writes one shard file from records (write to a temporary name, sync,
+/// rename, so a crash never leaves a half-written shard under the real name).
+///
+/// # Errors
+/// I/O errors, and more than [`MAX_PROFILES`] records.
+pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
+    if records.len() > MAX_PROFILES {
+        return Err(Error::Invalid(format!("a shard holds at most {MAX_PROFILES} profiles, got {}", records.len())));
+    }
+    let n = records.len();
+    // Order by class, keeping input order within a class.
+    let classes_of: Vec<(u32, u16)> = records.iter().map(|r| class_of(r.profile)).collect();
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by_key(|&i| classes_of[i as usize]);
+
+    let mut cores = vec![0u8; n * CORE_BYTES + 32];
+    let mut class_bytes = Vec::new();
+    let mut extras = Vec::new();
+    let mut ref_offsets = Vec::with_capacity((n + 1) * 4);
+    let mut ref_heap = Vec::new();
+    let mut authority_ids = Vec::with_capacity(n * 2);
+    let mut kinds = Vec::with_capacity(n);
+    let mut added = Vec::with_capacity(n * 4);
+    let mut authorities: Vec<&str> = Vec::new();
+    let mut authority_index = std::collections::HashMap::new();
+
+    let mut id = 0usize;
+    while id < n {
+        let (typed, keyable) = classes_of[order[id] as usize];
+        let start = id;
+        let extras_at = extras.len() as u64;
+        while id < n && classes_of[order[id] as usize] == (typed, keyable) {
+            let r = &records[order[id] as usize];
+            let p = r.profile;
+            for (l, g) in p.loci.iter().take(ESS_COUNT).enumerate() {
+                cores[id * CORE_BYTES + 2 * l..id * CORE_BYTES + 2 * l + 2].copy_from_slice(&g.codes());
+            }
+            for g in p.loci.iter().skip(ESS_COUNT).filter(|g| g.is_typed()) {
+                extras.extend_from_slice(&g.codes());
+            }
+            ref_offsets.extend_from_slice(&(ref_heap.len() as u32).to_le_bytes());
+            ref_heap.extend_from_slice(p.reference.as_bytes());
+            let next = authorities.len();
+            let a = *authority_index.entry(p.authority.as_str()).or_insert_with(|| {
+                authorities.push(p.authority.as_str());
+                next
+            });
+            if a > usize::from(u16::MAX) {
+                return Err(Error::Invalid("more than 65,535 authorities in one shard".into()));
+            }
+            authority_ids.extend_from_slice(&(a as u16).to_le_bytes());
+            kinds.push(match p.kind {
+                Kind::Person => 0,
+                Kind::Trace => 1,
+            });
+            added.extend_from_slice(&r.added.to_le_bytes());
+            id += 1;
+        }
+        class_bytes.extend_from_slice(&typed.to_le_bytes());
+        class_bytes.extend_from_slice(&keyable.to_le_bytes());
+        class_bytes.extend_from_slice(&[0, 0]);
+        class_bytes.extend_from_slice(&(start as u32).to_le_bytes());
+        class_bytes.extend_from_slice(&(id as u32).to_le_bytes());
+        class_bytes.extend_from_slice(&extras_at.to_le_bytes());
+        class_bytes.extend_from_slice(&[0u8; 8]);
+    }
+    if ref_heap.len() > u32::MAX as usize {
+        return Err(Error::Invalid("references of one shard exceed 4 GiB".into()));
+    }
+    ref_offsets.extend_from_slice(&(ref_heap.len() as u32).to_le_bytes());
+    let mut auth_offsets = Vec::new();
+    let mut auth_heap = Vec::new();
+    for a in &authorities {
+        auth_offsets.extend_from_slice(&(auth_heap.len() as u32).to_le_bytes());
+        auth_heap.extend_from_slice(a.as_bytes());
+    }
+    auth_offsets.extend_from_slice(&(auth_heap.len() as u32).to_le_bytes());
+
+    let (buckets_log2, buckets, postings) = build_postings(&cores, n, &classes_of, &order);
+
+    let sections: [&[u8]; SECTIONS] = [
+        &cores,
+        &class_bytes,
+        &extras,
+        &ref_offsets,
+        &ref_heap,
+        &authority_ids,
+        &kinds,
+        &added,
+        &auth_offsets,
+        &auth_heap,
+        &buckets,
+        &postings,
+    ];
+    write_file(path, &sections, n as u64, (class_bytes.len() / CLASS_BYTES) as u64, buckets_log2, created)
+}
+
+/// Posts every profile under each member whose loci are keyable in it.
+/// Returns log2 of the bucket count, the bucket offsets (u32, one more than
+/// buckets) and the postings (3-byte ids, ascending within a bucket).
+fn build_postings(cores: &[u8], n: usize, classes_of: &[(u32, u16)], order: &[u32]) -> (u32, Vec<u8>, Vec<u8>) {
+    use rayon::prelude::*;
+    let members_of = |id: usize| {
+        let keyable = classes_of[order[id] as usize].1;
+        (0..keys::MEMBERS).filter(move |&m| keys::member_mask(m) & !keyable == 0)
+    };
+    let entries: usize = (0..n).map(|id| members_of(id).count()).sum();
+    let buckets_log2 = (entries / POSTINGS_PER_BUCKET).max(1).next_power_of_two().trailing_zeros();
+    let shift = 64 - buckets_log2;
+    // Bucket of each entry, profile by profile (parallel), then a counting sort.
+    let chunk = 1 << 16;
+    let per_chunk: Vec<Vec<u32>> = (0..n.div_ceil(chunk))
+        .into_par_iter()
+        .map(|c| {
+            let mut out = Vec::new();
+            for id in c * chunk..((c + 1) * chunk).min(n) {
+                let core = &cores[id * CORE_BYTES..(id + 1) * CORE_BYTES];
+                for m in members_of(id) {
+                    let parts = keys::member_loci(m).map(|l| keys::stored_part(Genotype::from_codes([core[2 * l], core[2 * l + 1]])));
+                    out.push(if buckets_log2 == 0 { 0 } else { (keys::key(m, parts) >> shift) as u32 });
+                }
+            }
+            out
+        })
+        .collect();
+    let bucket_count = 1usize << buckets_log2;
+    let mut starts = vec![0u32; bucket_count + 1];
+    for b in per_chunk.iter().flatten() {
+        starts[*b as usize + 1] += 1;
+    }
+    for i in 0..bucket_count {
+        starts[i + 1] += starts[i];
+    }
+    let mut fill: Vec<u32> = starts[..bucket_count].to_vec();
+    let mut postings = vec![0u8; entries * POSTING_BYTES + 4];
+    let mut id = 0usize;
+    for (c, buckets) in per_chunk.iter().enumerate() {
+        let mut it = buckets.iter();
+        for pid in c * chunk..((c + 1) * chunk).min(n) {
+            debug_assert!(id <= pid);
+            id = pid;
+            for _ in members_of(pid) {
+                let b = *it.next().expect("one bucket per member") as usize;
+                let at = fill[b] as usize * POSTING_BYTES;
+                postings[at..at + POSTING_BYTES].copy_from_slice(&(pid as u32).to_le_bytes()[..POSTING_BYTES]);
+                fill[b] += 1;
+            }
+        }
+    }
+    let buckets: Vec<u8> = starts.iter().flat_map(|s| s.to_le_bytes()).collect();
+    (buckets_log2, buckets, postings)
+}
+
+fn write_file(path: &Path, sections: &[&[u8]; SECTIONS], n: u64, classes: u64, buckets_log2: u32, created: u64) -> Result<()> {
+    let table_end = HEADER_BYTES + SECTIONS * 16 + 32;
+    let mut offset = table_end.next_multiple_of(ALIGN);
+    let mut table = Vec::with_capacity(SECTIONS * 16);
+    for s in sections {
+        table.extend_from_slice(&(offset as u64).to_le_bytes());
+        table.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        offset = (offset + s.len()).next_multiple_of(ALIGN);
+    }
+    let total = offset + FOOTER_BYTES;
+    let mut header = Vec::with_capacity(HEADER_BYTES);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header.extend_from_slice(&CATEGORY_DNA.to_le_bytes());
+    header.extend_from_slice(&n.to_le_bytes());
+    header.extend_from_slice(&classes.to_le_bytes());
+    header.extend_from_slice(&buckets_log2.to_le_bytes());
+    header.extend_from_slice(&(SECTIONS as u32).to_le_bytes());
+    header.extend_from_slice(&created.to_le_bytes());
+    header.extend_from_slice(&(total as u64).to_le_bytes());
+    header.resize(HEADER_BYTES, 0);
+    let mut head_hash = blake3::Hasher::new();
+    head_hash.update(&header);
+    head_hash.update(&table);
+    let head_digest = head_hash.finalize();
+
+    let tmp = temp_path(path);
+    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut out = HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hash: blake3::Hasher::new(), written: 0 };
+    let io = |e| Error::io(&tmp, e);
+    out.write_all(&header).map_err(io)?;
+    out.write_all(&table).map_err(io)?;
+    out.write_all(head_digest.as_bytes()).map_err(io)?;
+    out.pad_to(table_end.next_multiple_of(ALIGN)).map_err(io)?;
+    for s in sections {
+        out.write_all(s).map_err(io)?;
+        let at = out.written.next_multiple_of(ALIGN);
+        out.pad_to(at).map_err(io)?;
+    }
+    let digest = out.hash.finalize();
+    let mut footer = Vec::with_capacity(FOOTER_BYTES);
+    footer.extend_from_slice(digest.as_bytes());
+    footer.extend_from_slice(&(total as u64).to_le_bytes());
+    footer.resize(FOOTER_BYTES - 8, 0);
+    footer.extend_from_slice(FOOTER_MAGIC);
+    let mut inner = out.inner;
+    inner.write_all(&footer).map_err(io)?;
+    let file = inner.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// `name.tmp` beside `path`.
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+struct HashingWriter<W: Write> {
+    inner: W,
+    hash: blake3::Hasher,
+    written: usize,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn pad_to(&mut self, at: usize) -> std::io::Result<()> {
+        let zeros = [0u8; ALIGN];
+        while self.written < at {
+            let k = (at - self.written).min(ALIGN);
+            self.write_all(&zeros[..k])?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.hash.update(&buf[..k]);
+        self.written += k;
+        Ok(k)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// An open, memory-mapped shard.
+#[derive(Debug)]
+pub struct Shard {
+    path: PathBuf,
+    map: Mmap,
+    n: usize,
+    classes: Vec<Class>,
+    buckets_log2: u32,
+    created: u64,
+    sections: [(usize, usize); SECTIONS],
+}
+
+fn u32_at(b: &[u8], i: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?))
+}
+fn u64_at(b: &[u8], i: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?))
+}
+
+impl Shard {
+    /// Maps a shard file and checks its header, version, header digest,
+    /// length and section bounds. Copies and parses nothing else.
+    ///
+    /// # Errors
+    /// `Io` if the file cannot be read; `Corrupt` if any check fails.
+    pub fn open(path: &Path) -> Result<Shard> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: shards are immutable once renamed into place (writers
+        // always write a new file and rename), so the mapping does not change
+        // under us. A file truncated by another process would raise SIGBUS,
+        // as for any mmap reader; Hitdex itself never truncates a shard.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let bad = |reason: String| Error::corrupt(path, reason);
+        let b = &map[..];
+        let table_end = HEADER_BYTES + SECTIONS * 16 + 32;
+        if b.len() < table_end + FOOTER_BYTES {
+            return Err(bad(format!("file is {} bytes, too short for a shard", b.len())));
+        }
+        if &b[..8] != MAGIC {
+            return Err(bad("not a Hitdex shard (bad magic)".into()));
+        }
+        let version = u32_at(b, 8).unwrap_or(0);
+        if version != FORMAT_VERSION {
+            return Err(bad(format!("format version {version}, this build reads version {FORMAT_VERSION}")));
+        }
+        if u32_at(b, 12) != Some(CATEGORY_DNA) {
+            return Err(bad("not a DNA shard".into()));
+        }
+        let digest = blake3::hash(&b[..HEADER_BYTES + SECTIONS * 16]);
+        if digest.as_bytes() != &b[HEADER_BYTES + SECTIONS * 16..table_end] {
+            return Err(bad("header checksum mismatch".into()));
+        }
+        let n = u64_at(b, 16).unwrap_or(0) as usize;
+        let class_count = u64_at(b, 24).unwrap_or(0) as usize;
+        let buckets_log2 = u32_at(b, 32).unwrap_or(0);
+        let created = u64_at(b, 40).unwrap_or(0);
+        let total = u64_at(b, 48).unwrap_or(0) as usize;
+        if total != b.len() {
+            return Err(bad(format!("file is {} bytes but the header says {total} (truncated?)", b.len())));
+        }
+        if &b[b.len() - 8..] != FOOTER_MAGIC {
+            return Err(bad("footer missing (truncated?)".into()));
+        }
+        if n > MAX_PROFILES || buckets_log2 > 32 {
+            return Err(bad("impossible counts in header".into()));
+        }
+        let mut sections = [(0usize, 0usize); SECTIONS];
+        for (i, s) in sections.iter_mut().enumerate() {
+            let off = u64_at(b, HEADER_BYTES + 16 * i).unwrap_or(u64::MAX) as usize;
+            let len = u64_at(b, HEADER_BYTES + 16 * i + 8).unwrap_or(u64::MAX) as usize;
+            if off % ALIGN != 0 || off.checked_add(len).is_none_or(|end| end > b.len() - FOOTER_BYTES) {
+                return Err(bad(format!("section {i} lies outside the file")));
+            }
+            *s = (off, len);
+        }
+        let expect = |s: Section, len: usize| -> Result<()> {
+            let got = sections[s as usize].1;
+            if got != len {
+                return Err(Error::corrupt(path, format!("section {} is {got} bytes, expected {len}", s as usize)));
+            }
+            Ok(())
+        };
+        expect(Section::Cores, n * CORE_BYTES + 32)?;
+        expect(Section::Classes, class_count * CLASS_BYTES)?;
+        expect(Section::RefOffsets, (n + 1) * 4)?;
+        expect(Section::AuthorityIds, n * 2)?;
+        expect(Section::Kinds, n)?;
+        expect(Section::Added, n * 4)?;
+        expect(Section::Buckets, ((1usize << buckets_log2) + 1) * 4)?;
+        if sections[Section::Postings as usize].1 % POSTING_BYTES != 1 {
+            return Err(bad("postings section has a partial entry".into()));
+        }
+        let mut shard = Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), buckets_log2, created, sections };
+        shard.classes = shard.read_classes()?;
+        Ok(shard)
+    }
+
+    fn section(&self, s: Section) -> &[u8] {
+        let (off, len) = self.sections[s as usize];
+        &self.map[off..off + len]
+    }
+
+    /// Reads and checks the class table (small: one record per class).
+    fn read_classes(&self) -> Result<Vec<Class>> {
+        let b = self.section(Section::Classes);
+        let extras_len = self.section(Section::Extras).len() as u64;
+        let mut classes = Vec::with_capacity(b.len() / CLASS_BYTES);
+        let mut next = 0u32;
+        for rec in b.chunks_exact(CLASS_BYTES) {
+            let c = Class {
+                typed: u32_at(rec, 0).unwrap_or(0),
+                keyable: u16::from_le_bytes([rec[4], rec[5]]),
+                start: u32_at(rec, 8).unwrap_or(0),
+                end: u32_at(rec, 12).unwrap_or(0),
+                extras: u64_at(rec, 16).unwrap_or(u64::MAX),
+            };
+            let width = c.extras_width() as u64;
+            let fits = c.extras.checked_add(width * u64::from(c.end.wrapping_sub(c.start))).is_some_and(|e| e <= extras_len);
+            if c.start != next || c.end < c.start || c.typed >> LOCUS_COUNT != 0 || u32::from(c.keyable) & !c.typed != 0 || !fits {
+                return Err(Error::corrupt(&self.path, format!("class {} is inconsistent", classes.len())));
+            }
+            next = c.end;
+            classes.push(c);
+        }
+        if next as usize != self.n {
+            return Err(Error::corrupt(&self.path, "classes do not cover every profile"));
+        }
+        Ok(classes)
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of profiles (tombstoned ones included).
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the shard holds no profile.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// When the shard was written (Unix seconds).
+    pub fn created(&self) -> u64 {
+        self.created
+    }
+
+    /// File size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.map.len()
+    }
+
+    /// The classes, in id order.
+    pub fn classes(&self) -> &[Class] {
+        &self.classes
+    }
+
+    /// All cores: 24 bytes per profile, then 32 bytes of padding.
+    pub fn cores(&self) -> &[u8] {
+        self.section(Section::Cores)
+    }
+
+    /// The core (ESS genotypes) of profile `id`.
+    pub fn core(&self, id: usize) -> Option<&[u8; CORE_BYTES]> {
+        self.cores().get(id * CORE_BYTES..(id + 1) * CORE_BYTES)?.try_into().ok()
+    }
+
+    /// The class containing profile `id`.
+    pub fn class_of_id(&self, id: u32) -> Option<&Class> {
+        let i = self.classes.partition_point(|c| c.end <= id);
+        self.classes.get(i).filter(|c| c.start <= id)
+    }
+
+    /// The extra-loci genotypes of profile `id` in `class`: two bytes per
+    /// locus in [`Class::extra_loci`], ascending.
+    pub fn extras(&self, class: &Class, id: u32) -> &[u8] {
+        let w = class.extras_width();
+        let at = class.extras as usize + (id - class.start) as usize * w;
+        self.section(Section::Extras).get(at..at + w).unwrap_or(&[])
+    }
+
+    /// Reference number of profile `id`.
+    pub fn reference(&self, id: usize) -> Result<&str> {
+        let offs = self.section(Section::RefOffsets);
+        let (a, b) = (u32_at(offs, id * 4), u32_at(offs, id * 4 + 4));
+        let heap = self.section(Section::RefHeap);
+        let bytes = match (a, b) {
+            (Some(a), Some(b)) => heap.get(a as usize..b as usize),
+            _ => None,
+        };
+        bytes
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .ok_or_else(|| Error::corrupt(&self.path, format!("reference of profile {id} is unreadable")))
+    }
+
+    /// Authority of profile `id`.
+    pub fn authority(&self, id: usize) -> Result<&str> {
+        let ids = self.section(Section::AuthorityIds);
+        let a = ids.get(id * 2..id * 2 + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+        let offs = self.section(Section::AuthOffsets);
+        let heap = self.section(Section::AuthHeap);
+        a.and_then(|a| Some((u32_at(offs, a * 4)?, u32_at(offs, a * 4 + 4)?)))
+            .and_then(|(s, e)| heap.get(s as usize..e as usize))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .ok_or_else(|| Error::corrupt(&self.path, format!("authority of profile {id} is unreadable")))
+    }
+
+    /// Person or trace.
+    pub fn kind(&self, id: usize) -> Kind {
+        match self.section(Section::Kinds).get(id) {
+            Some(1) => Kind::Trace,
+            _ => Kind::Person,
+        }
+    }
+
+    /// When profile `id` was added (Unix seconds).
+    pub fn added(&self, id: usize) -> u32 {
+        u32_at(self.section(Section::Added), id * 4).unwrap_or(0)
+    }
+
+    /// The whole profile `id`, rebuilt from the shard (for compaction).
+    pub fn profile(&self, id: usize) -> Result<Profile> {
+        let class = *self.class_of_id(id as u32).ok_or_else(|| Error::corrupt(&self.path, format!("profile {id} has no class")))?;
+        let core = self.core(id).ok_or_else(|| Error::corrupt(&self.path, format!("profile {id} has no core")))?;
+        let mut p = Profile {
+            reference: self.reference(id)?.to_string(),
+            authority: self.authority(id)?.to_string(),
+            kind: self.kind(id),
+            ..Profile::default()
+        };
+        for l in 0..ESS_COUNT {
+            p.loci[l] = Genotype::from_codes([core[2 * l], core[2 * l + 1]]);
+        }
+        let extras = self.extras(&class, id as u32);
+        let loci = (0..LOCUS_COUNT - ESS_COUNT).filter(|i| class.extra_loci() & (1 << i) != 0);
+        for (k, i) in loci.enumerate() {
+            if let Some(b) = extras.get(2 * k..2 * k + 2) {
+                p.loci[ESS_COUNT + i] = Genotype::from_codes([b[0], b[1]]);
+            }
+        }
+        Ok(p)
+    }
+
+    /// The posting bucket a key falls in: profile ids, ascending, as 3-byte
+    /// little-endian integers.
+    pub fn bucket(&self, key: u64) -> Result<Postings<'_>> {
+        let b = if self.buckets_log2 == 0 { 0 } else { (key >> (64 - self.buckets_log2)) as usize };
+        let offs = self.section(Section::Buckets);
+        let postings = self.section(Section::Postings);
+        let range = u32_at(offs, b * 4).zip(u32_at(offs, b * 4 + 4));
+        let bytes = range
+            .filter(|(s, e)| s <= e)
+            .and_then(|(s, e)| postings.get(s as usize * POSTING_BYTES..e as usize * POSTING_BYTES + 1));
+        match bytes {
+            Some(bytes) => Ok(Postings { bytes }),
+            None => Err(Error::corrupt(&self.path, format!("posting bucket {b} is out of range"))),
+        }
+    }
+
+    /// Recomputes the whole-file digest and checks every stored offset.
+    ///
+    /// # Errors
+    /// `Corrupt` naming the first check that failed.
+    pub fn verify(&self) -> Result<()> {
+        let b = &self.map[..];
+        let body = &b[..b.len() - FOOTER_BYTES];
+        let digest = blake3::Hasher::new().update_rayon(body).finalize();
+        if digest.as_bytes() != &b[b.len() - FOOTER_BYTES..b.len() - FOOTER_BYTES + 32] {
+            return Err(Error::corrupt(&self.path, "checksum mismatch: the shard's bytes were altered"));
+        }
+        let offs = self.section(Section::RefOffsets);
+        let heap_len = self.section(Section::RefHeap).len() as u32;
+        let mut prev = 0;
+        for i in 0..=self.n {
+            let o = u32_at(offs, i * 4).unwrap_or(u32::MAX);
+            if o < prev || o > heap_len {
+                return Err(Error::corrupt(&self.path, format!("reference offset {i} out of order")));
+            }
+            prev = o;
+        }
+        let posting_count = (self.section(Section::Postings).len() / POSTING_BYTES) as u32;
+        let bucket_offs = self.section(Section::Buckets);
+        let mut prev = 0;
+        for i in 0..=(1usize << self.buckets_log2) {
+            let o = u32_at(bucket_offs, i * 4).unwrap_or(u32::MAX);
+            if o < prev || o > posting_count {
+                return Err(Error::corrupt(&self.path, format!("bucket offset {i} out of order")));
+            }
+            prev = o;
+        }
+        for (id, _) in (0..self.n).map(|i| (i, ())) {
+            self.reference(id)?;
+            self.authority(id)?;
+        }
+        Ok(())
+    }
+}
+
+/// The profile ids of one posting bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct Postings<'a> {
+    /// 3 bytes per id, plus one byte of padding (the section's last byte)
+    /// so every id can be read with one 4-byte load.
+    bytes: &'a [u8],
+}
+
+impl Postings<'_> {
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.bytes.len() / POSTING_BYTES
+    }
+
+    /// Whether the bucket is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Id number `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> u32 {
+        let b = &self.bytes[i * POSTING_BYTES..i * POSTING_BYTES + POSTING_BYTES];
+        u32::from_le_bytes([b[0], b[1], b[2], 0])
+    }
+
+    /// Index of the first id ≥ `id` (ids are ascending).
+    pub fn lower_bound(&self, id: u32) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.get(mid) < id {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
