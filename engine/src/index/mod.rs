@@ -1,4 +1,377 @@
-//! The index: shards, the index directory and search (in progress).
+//! The index: a directory of immutable shards, their tombstones and the
+//! manifest that names them; and the search over all of it.
+//!
+//! - [`shard`]: one memory-mapped shard file (profiles, reference data, keys).
+//! - [`keys`]: the candidate keys and the argument that no hit is lost.
+//! - [`tombstones`]: deletions applied at query time.
+//! - [`manifest`]: the list of live files, replaced atomically.
+//! - [`search`]: single queries and batches over all shards in parallel.
+//!
+//! Writers never modify a file in place: they write new files, then replace
+//! the manifest by write-then-rename, holding an exclusive lock on
+//! `DIR/LOCK` so two writers cannot interleave. Readers ([`Index::open`])
+//! take no lock: they see the manifest before or after a change, never half.
 
 pub mod keys;
+pub mod manifest;
+pub mod search;
 pub mod shard;
+pub mod tombstones;
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rayon::prelude::*;
+
+use crate::dna::{Kind, Profile};
+use crate::{Error, Result};
+use manifest::{Manifest, ShardEntry};
+use shard::{Record, Shard};
+use tombstones::Tombstones;
+
+/// An open index: every shard mapped, every tombstone file read.
+#[derive(Debug)]
+pub struct Index {
+    dir: PathBuf,
+    manifest: Manifest,
+    shards: Vec<Shard>,
+    tombstones: Vec<Tombstones>,
+}
+
+/// A reference to delete: the reference number, and optionally the
+/// authority holding it (references are unique only within an authority).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordKey {
+    /// Designated authority, or `None` for any authority.
+    pub authority: Option<String>,
+    /// Reference number.
+    pub reference: String,
+}
+
+/// Figures of `index stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Shard files.
+    pub shards: usize,
+    /// Profiles stored, deleted ones included.
+    pub profiles: usize,
+    /// Profiles deleted (tombstoned) and not yet compacted away.
+    pub deleted: usize,
+    /// Live person profiles.
+    pub persons: usize,
+    /// Live trace profiles.
+    pub traces: usize,
+    /// Classes (typed-loci patterns) summed over shards.
+    pub classes: usize,
+    /// Bytes of all shard and tombstone files and the manifest.
+    pub bytes: u64,
+}
+
+impl Index {
+    /// Opens the index in `dir`: reads the manifest, maps every shard and
+    /// checks its header, and reads the tombstones. Parses no profile and
+    /// copies nothing; the full checksum is [`verify`](Self::verify)'s job.
+    ///
+    /// # Errors
+    /// `Io` if a file is missing or unreadable, `Corrupt` if a check fails.
+    pub fn open(dir: &Path) -> Result<Index> {
+        let manifest = Manifest::read(dir)?;
+        let opened: Vec<(Shard, Tombstones)> = manifest
+            .shards
+            .par_iter()
+            .map(|entry| {
+                let shard = Shard::open(&dir.join(&entry.file))?;
+                if shard.len() != entry.profiles {
+                    return Err(Error::corrupt(
+                        shard.path(),
+                        format!("holds {} profiles, the manifest says {}", shard.len(), entry.profiles),
+                    ));
+                }
+                let tomb = match &entry.tombstones {
+                    Some(t) => tombstones::read(&dir.join(t), entry.profiles)?,
+                    None => Tombstones::repeat(false, entry.profiles),
+                };
+                Ok((shard, tomb))
+            })
+            .collect::<Result<_>>()?;
+        let (shards, tombstones) = opened.into_iter().unzip();
+        Ok(Index { dir: dir.to_path_buf(), manifest, shards, tombstones })
+    }
+
+    /// Builds a new index of `profiles` in `dir` with `shard_count` shards
+    /// (profiles are split in input order). Refuses a directory that already
+    /// holds an index.
+    ///
+    /// # Errors
+    /// `Invalid` if `dir` holds an index, `profiles` is empty or a reference
+    /// repeats; I/O errors.
+    pub fn build(dir: &Path, profiles: &[Profile], shard_count: usize) -> Result<Index> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let _lock = WriterLock::take(dir)?;
+        if dir.join(manifest::FILE).exists() {
+            return Err(Error::Invalid(format!(
+                "{} already holds an index; use `index add` to add profiles",
+                dir.display()
+            )));
+        }
+        if profiles.is_empty() {
+            return Err(Error::Invalid("no profiles to index".into()));
+        }
+        check_unique(profiles, &HashSet::new())?;
+        let k = shard_count.clamp(1, profiles.len());
+        let per = profiles.len().div_ceil(k).max(profiles.len().div_ceil(shard::MAX_PROFILES));
+        let now = now();
+        let entries = profiles
+            .chunks(per)
+            .enumerate()
+            .map(|(i, chunk)| write_new_shard(dir, 1, i, chunk.iter().map(|p| Record { profile: p, added: now as u32 }), now))
+            .collect::<Result<Vec<_>>>()?;
+        Manifest { generation: 1, shards: entries }.write(dir)?;
+        sync_dir(dir)?;
+        Index::open(dir)
+    }
+
+    /// Adds `profiles` to the index in `dir` as one new shard (a nightly
+    /// delta). References already live in the index are refused.
+    ///
+    /// # Errors
+    /// `Invalid` on a repeated reference or an empty input; I/O errors.
+    pub fn add(dir: &Path, profiles: &[Profile]) -> Result<Index> {
+        let _lock = WriterLock::take(dir)?;
+        let index = Index::open(dir)?;
+        if profiles.is_empty() {
+            return Err(Error::Invalid("no profiles to add".into()));
+        }
+        let mut live = HashSet::new();
+        for (shard, tomb) in index.shards.iter().zip(&index.tombstones) {
+            for id in tomb.iter_zeros() {
+                live.insert((shard.authority(id)?, shard.reference(id)?));
+            }
+        }
+        check_unique(profiles, &live)?;
+        let mut m = index.manifest.clone();
+        m.generation += 1;
+        let now = now();
+        let mut first = 0;
+        for chunk in profiles.chunks(shard::MAX_PROFILES) {
+            let records = chunk.iter().map(|p| Record { profile: p, added: now as u32 });
+            m.shards.push(write_new_shard(dir, m.generation, first, records, now)?);
+            first += 1;
+        }
+        drop(index);
+        m.write(dir)?;
+        sync_dir(dir)?;
+        Index::open(dir)
+    }
+
+    /// Tombstones every live profile matching one of `keys`. Returns how many
+    /// profiles were deleted and the keys that matched nothing.
+    ///
+    /// # Errors
+    /// I/O errors; `Corrupt` if a shard cannot be read.
+    pub fn delete(dir: &Path, keys: &[RecordKey]) -> Result<(usize, Vec<RecordKey>)> {
+        let _lock = WriterLock::take(dir)?;
+        let index = Index::open(dir)?;
+        let wanted: HashSet<&str> = keys.iter().map(|k| k.reference.as_str()).collect();
+        let mut found = HashSet::new();
+        let mut m = index.manifest.clone();
+        m.generation += 1;
+        let mut deleted = 0;
+        for (i, (shard, tomb)) in index.shards.iter().zip(&index.tombstones).enumerate() {
+            let mut bits = tomb.clone();
+            let mut changed = false;
+            for id in tomb.iter_zeros() {
+                let reference = shard.reference(id)?;
+                if !wanted.contains(reference) {
+                    continue;
+                }
+                let authority = shard.authority(id)?;
+                let hit = keys.iter().find(|k| k.reference == reference && k.authority.as_deref().is_none_or(|a| a == authority));
+                if let Some(k) = hit {
+                    bits.set(id, true);
+                    found.insert(k.clone());
+                    changed = true;
+                    deleted += 1;
+                }
+            }
+            if changed {
+                let name = format!("del-{:06}-{:06}.tomb", m.generation, i);
+                tombstones::write(&dir.join(&name), &bits)?;
+                m.shards[i].tombstones = Some(name);
+            }
+        }
+        let missing = keys.iter().filter(|k| !found.contains(*k)).cloned().collect();
+        if deleted > 0 {
+            m.write(dir)?;
+            sync_dir(dir)?;
+            remove_unlisted(dir, &m);
+        }
+        Ok((deleted, missing))
+    }
+
+    /// Rewrites the live profiles into `shard_count` new shards (or as many
+    /// as now), dropping deleted ones, then removes files no longer listed.
+    ///
+    /// # Errors
+    /// I/O errors; `Corrupt` if a shard cannot be read.
+    pub fn compact(dir: &Path, shard_count: Option<usize>) -> Result<Index> {
+        let _lock = WriterLock::take(dir)?;
+        let index = Index::open(dir)?;
+        let mut live: Vec<(Profile, u32)> = Vec::with_capacity(index.live());
+        for (shard, tomb) in index.shards.iter().zip(&index.tombstones) {
+            let ids: Vec<usize> = tomb.iter_zeros().collect();
+            let profiles = ids.par_iter().map(|&id| Ok((shard.profile(id)?, shard.added(id)))).collect::<Result<Vec<_>>>()?;
+            live.extend(profiles);
+        }
+        let mut m = Manifest { generation: index.manifest.generation + 1, shards: Vec::new() };
+        let k = shard_count.unwrap_or(index.shards.len()).clamp(1, live.len().max(1));
+        let per = live.len().div_ceil(k).max(1);
+        let now = now();
+        for (i, chunk) in live.chunks(per).enumerate() {
+            let records = chunk.iter().map(|(p, added)| Record { profile: p, added: *added });
+            m.shards.push(write_new_shard(dir, m.generation, i, records, now)?);
+        }
+        drop(index);
+        m.write(dir)?;
+        sync_dir(dir)?;
+        remove_unlisted(dir, &m);
+        Index::open(dir)
+    }
+
+    /// Full integrity check: every shard's checksum and offsets.
+    ///
+    /// # Errors
+    /// `Corrupt` naming the first damaged file.
+    pub fn verify(&self) -> Result<()> {
+        self.shards.par_iter().try_for_each(Shard::verify)
+    }
+
+    /// The index directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The shards, in manifest order.
+    pub fn shards(&self) -> &[Shard] {
+        &self.shards
+    }
+
+    /// The tombstones of shard `i`.
+    pub fn tombstones(&self, i: usize) -> &Tombstones {
+        &self.tombstones[i]
+    }
+
+    /// Live (not deleted) profiles.
+    pub fn live(&self) -> usize {
+        self.tombstones.iter().map(|t| t.count_zeros()).sum()
+    }
+
+    /// Counts for `index stats`.
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats { shards: self.shards.len(), profiles: self.manifest.profiles(), ..Stats::default() };
+        for (shard, tomb) in self.shards.iter().zip(&self.tombstones) {
+            s.deleted += tomb.count_ones();
+            s.classes += shard.classes().len();
+            s.bytes += shard.bytes() as u64;
+            for id in tomb.iter_zeros() {
+                match shard.kind(id) {
+                    Kind::Person => s.persons += 1,
+                    Kind::Trace => s.traces += 1,
+                }
+            }
+        }
+        for entry in &self.manifest.shards {
+            if let Some(t) = &entry.tombstones {
+                s.bytes += std::fs::metadata(self.dir.join(t)).map_or(0, |m| m.len());
+            }
+        }
+        s.bytes += std::fs::metadata(self.dir.join(manifest::FILE)).map_or(0, |m| m.len());
+        s
+    }
+}
+
+/// Refuses a profile whose (authority, reference) repeats within `profiles`
+/// or is already in `existing`.
+fn check_unique(profiles: &[Profile], existing: &HashSet<(&str, &str)>) -> Result<()> {
+    let mut seen = HashSet::with_capacity(profiles.len());
+    for p in profiles {
+        let key = (p.authority.as_str(), p.reference.as_str());
+        if existing.contains(&key) || !seen.insert(key) {
+            return Err(Error::Invalid(format!(
+                "reference {} of authority {} is already in the index",
+                p.reference, p.authority
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn write_new_shard<'a>(
+    dir: &Path,
+    generation: u64,
+    i: usize,
+    records: impl Iterator<Item = Record<'a>>,
+    created: u64,
+) -> Result<ShardEntry> {
+    let records: Vec<Record<'a>> = records.collect();
+    let file = format!("shard-{generation:06}-{i:06}.hdx");
+    shard::write(&dir.join(&file), &records, created)?;
+    Ok(ShardEntry { file, profiles: records.len(), tombstones: None })
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Writes `bytes` to `path` under a temporary name, syncs, renames.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = shard::temp_path(path);
+    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// Makes renames inside `dir` durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
+}
+
+/// Removes shard and tombstone files the manifest no longer lists (and
+/// temporary files of interrupted writers). Best effort: a file that cannot
+/// be removed is only wasted space.
+fn remove_unlisted(dir: &Path, m: &Manifest) {
+    let listed: HashSet<&str> =
+        m.shards.iter().flat_map(|s| std::iter::once(s.file.as_str()).chain(s.tombstones.as_deref())).collect();
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let ours = name.ends_with(".hdx") || name.ends_with(".tomb") || name.ends_with(".tmp");
+        if ours && !listed.contains(name) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// An exclusive lock on `DIR/LOCK`, held by one writer at a time and
+/// released by the operating system even if the process dies.
+struct WriterLock {
+    _file: File,
+}
+
+impl WriterLock {
+    fn take(dir: &Path) -> Result<WriterLock> {
+        let path = dir.join("LOCK");
+        let f = File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        match f.try_lock() {
+            Ok(()) => Ok(WriterLock { _file: f }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(Error::Invalid(format!("{}: another writer is changing this index; try again later", dir.display())))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+}

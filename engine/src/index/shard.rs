@@ -307,17 +307,21 @@ fn write_file(path: &Path, sections: &[&[u8]; SECTIONS], n: u64, classes: u64, b
         out.pad_to(at).map_err(io)?;
     }
     let digest = out.hash.finalize();
-    let mut footer = Vec::with_capacity(FOOTER_BYTES);
-    footer.extend_from_slice(digest.as_bytes());
-    footer.extend_from_slice(&(total as u64).to_le_bytes());
-    footer.resize(FOOTER_BYTES - 8, 0);
-    footer.extend_from_slice(FOOTER_MAGIC);
     let mut inner = out.inner;
-    inner.write_all(&footer).map_err(io)?;
+    inner.write_all(&footer(digest.as_bytes(), total)).map_err(io)?;
     let file = inner.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
     file.sync_all().map_err(io)?;
     drop(file);
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// The footer: whole-file digest, file length, zeros, magic.
+fn footer(digest: &[u8; 32], total: usize) -> [u8; FOOTER_BYTES] {
+    let mut f = [0u8; FOOTER_BYTES];
+    f[..32].copy_from_slice(digest);
+    f[32..40].copy_from_slice(&(total as u64).to_le_bytes());
+    f[FOOTER_BYTES - 8..].copy_from_slice(FOOTER_MAGIC);
+    f
 }
 
 /// `name.tmp` beside `path`.
@@ -602,10 +606,23 @@ impl Shard {
         Ok(p)
     }
 
-    /// The posting bucket a key falls in: profile ids, ascending, as 3-byte
-    /// little-endian integers.
-    pub fn bucket(&self, key: u64) -> Result<Postings<'_>> {
-        let b = if self.buckets_log2 == 0 { 0 } else { (key >> (64 - self.buckets_log2)) as usize };
+    /// The posting bucket a key falls in.
+    #[inline]
+    pub fn bucket_of(&self, key: u64) -> u32 {
+        if self.buckets_log2 == 0 {
+            0
+        } else {
+            (key >> (64 - self.buckets_log2)) as u32
+        }
+    }
+
+    /// The profile ids of bucket `b`, ascending, as 3-byte little-endian
+    /// integers.
+    ///
+    /// # Errors
+    /// `Corrupt` if the bucket's offsets are out of range.
+    pub fn bucket(&self, b: u32) -> Result<Postings<'_>> {
+        let b = b as usize;
         let offs = self.section(Section::Buckets);
         let postings = self.section(Section::Postings);
         let range = u32_at(offs, b * 4).zip(u32_at(offs, b * 4 + 4));
@@ -626,7 +643,7 @@ impl Shard {
         let b = &self.map[..];
         let body = &b[..b.len() - FOOTER_BYTES];
         let digest = blake3::Hasher::new().update_rayon(body).finalize();
-        if digest.as_bytes() != &b[b.len() - FOOTER_BYTES..b.len() - FOOTER_BYTES + 32] {
+        if footer(digest.as_bytes(), b.len()) != b[b.len() - FOOTER_BYTES..] {
             return Err(Error::corrupt(&self.path, "checksum mismatch: the shard's bytes were altered"));
         }
         let offs = self.section(Section::RefOffsets);
