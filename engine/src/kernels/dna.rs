@@ -24,6 +24,8 @@ pub struct CoreQuery {
     swapped: [u8; 32],
     /// Bit `i` set when ESS locus `i` is typed in the query.
     typed: u16,
+    /// The same as 16-bit lanes (all ones where typed), for the vector kernel.
+    typed16: [i16; 16],
     tolerance: bool,
 }
 
@@ -56,7 +58,8 @@ impl CoreQuery {
                 typed |= 1 << i;
             }
         }
-        CoreQuery { q, swapped, typed, tolerance }
+        let typed16 = std::array::from_fn(|i| if typed & (1 << i) != 0 { -1 } else { 0 });
+        CoreQuery { q, swapped, typed, typed16, tolerance }
     }
 
     /// Bit `i` set when ESS locus `i` is typed in the query.
@@ -146,23 +149,17 @@ mod avx2 {
         tolerance: __m256i,
     }
 
+    #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn prepare(query: &CoreQuery) -> Prepared {
-        // SAFETY: both arrays are 32 bytes; loadu has no alignment requirement.
-        let (q, swapped) = unsafe {
+    fn prepare(query: &CoreQuery) -> Prepared {
+        // SAFETY: each array is 32 bytes; loadu has no alignment requirement.
+        let (q, swapped, typed16) = unsafe {
             (
                 _mm256_loadu_si256(query.q.as_ptr().cast()),
                 _mm256_loadu_si256(query.swapped.as_ptr().cast()),
+                _mm256_loadu_si256(query.typed16.as_ptr().cast()),
             )
         };
-        let mut lanes = [0i16; 16];
-        for (i, lane) in lanes.iter_mut().enumerate().take(12) {
-            if query.typed & (1 << i) != 0 {
-                *lane = -1;
-            }
-        }
-        // SAFETY: `lanes` is 32 bytes.
-        let typed16 = unsafe { _mm256_loadu_si256(lanes.as_ptr().cast()) };
         let all = _mm256_set1_epi8(-1);
         Prepared {
             q,
@@ -170,53 +167,66 @@ mod avx2 {
             q_wild: _mm256_cmpeq_epi8(q, all),
             s_wild: _mm256_cmpeq_epi8(swapped, all),
             typed16,
-            tolerance: if query.tolerance { all } else { _mm256_setzero_si256() },
+            tolerance: _mm256_set1_epi8(i8::from(query.tolerance)),
         }
     }
 
     /// Byte mask: allele `a` (with its wildcard mask) pairs with allele `p`.
+    ///
+    /// Integer alleles sit at multiples of the repeat unit (at least 4 apart),
+    /// so two positions one apart always include a microvariant: with
+    /// tolerance, "neighbours with at least one microvariant" is just
+    /// `|a - p| <= 1`, and without it `|a - p| <= 0`.
     #[inline]
     #[target_feature(enable = "avx2")]
     fn pairs(a: __m256i, a_wild: __m256i, p: __m256i, p_wild: __m256i, tolerance: __m256i) -> __m256i {
-        let eq = _mm256_cmpeq_epi8(a, p);
-        let d = _mm256_sub_epi8(a, p);
-        let adjacent = _mm256_or_si256(
-            _mm256_cmpeq_epi8(d, _mm256_set1_epi8(1)),
-            _mm256_cmpeq_epi8(d, _mm256_set1_epi8(-1)),
-        );
-        let integral = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_or_si256(a, p), _mm256_set1_epi8(3)), _mm256_setzero_si256());
-        let tolerated = _mm256_and_si256(_mm256_andnot_si256(integral, adjacent), tolerance);
-        _mm256_or_si256(_mm256_or_si256(eq, tolerated), _mm256_or_si256(a_wild, p_wild))
+        let distance = _mm256_or_si256(_mm256_subs_epu8(a, p), _mm256_subs_epu8(p, a));
+        let near = _mm256_cmpeq_epi8(_mm256_min_epu8(distance, tolerance), distance);
+        _mm256_or_si256(near, _mm256_or_si256(a_wild, p_wild))
     }
 
+    /// Differing alleles per locus (16-bit lanes, 0 where not compared) and
+    /// the mask of loci typed in both.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn compare_vec(pr: &Prepared, p: __m256i) -> CoreResult {
-        let all = _mm256_set1_epi8(-1);
-        let p_wild = _mm256_cmpeq_epi8(p, all);
+    fn differences(pr: &Prepared, p: __m256i) -> (__m256i, __m256i) {
+        let p_wild = _mm256_cmpeq_epi8(p, _mm256_set1_epi8(-1));
         let one = _mm256_set1_epi8(1);
         let straight = _mm256_and_si256(pairs(pr.q, pr.q_wild, p, p_wild, pr.tolerance), one);
         let crossed = _mm256_and_si256(pairs(pr.swapped, pr.s_wild, p, p_wild, pr.tolerance), one);
         // Sum the two byte lanes of each locus into one 16-bit lane.
-        let s = _mm256_maddubs_epi16(straight, one);
-        let c = _mm256_maddubs_epi16(crossed, one);
-        let best = _mm256_max_epi16(s, c);
+        let best = _mm256_max_epi16(_mm256_maddubs_epi16(straight, one), _mm256_maddubs_epi16(crossed, one));
         // A stored locus is typed when its first (smaller) allele is non-zero.
         let untyped = _mm256_cmpeq_epi16(_mm256_and_si256(p, _mm256_set1_epi16(0xff)), _mm256_setzero_si256());
         let both = _mm256_andnot_si256(untyped, pr.typed16);
-        let two = _mm256_set1_epi16(2);
-        let diff = _mm256_and_si256(_mm256_sub_epi16(two, best), both);
+        (_mm256_and_si256(_mm256_sub_epi16(_mm256_set1_epi16(2), best), both), both)
+    }
+
+    /// The result for one core if it has at most `max_differing` differing
+    /// alleles and at least `min_matching` matching loci. The cheap count
+    /// comes first: most stored profiles fail it.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn evaluate(pr: &Prepared, p: __m256i, max_differing: u8, min_matching: u8) -> Option<CoreResult> {
+        let (diff, both) = differences(pr, p);
         let d1 = _mm256_movemask_epi8(_mm256_cmpeq_epi16(diff, _mm256_set1_epi16(1))) as u32;
-        let d2 = _mm256_movemask_epi8(_mm256_cmpeq_epi16(diff, two)) as u32;
+        let d2 = _mm256_movemask_epi8(_mm256_cmpeq_epi16(diff, _mm256_set1_epi16(2))) as u32;
+        let differing = d1.count_ones() / 2 + d2.count_ones();
+        if differing > u32::from(max_differing) {
+            return None;
+        }
         let compared = (_mm256_movemask_epi8(both) as u32).count_ones() / 2;
         let differ = d1 | d2;
-        let differing_count = differ.count_ones() / 2;
-        CoreResult {
-            differing: (d1.count_ones() / 2 + d2.count_ones()) as u8,
-            compared: compared as u8,
-            matching: (compared - differing_count) as u8,
-            differing_loci: compress_pairs(differ),
+        let matching = compared - differ.count_ones() / 2;
+        if matching < u32::from(min_matching) {
+            return None;
         }
+        Some(CoreResult {
+            differing: differing as u8,
+            compared: compared as u8,
+            matching: matching as u8,
+            differing_loci: compress_pairs(differ),
+        })
     }
 
     /// Bit `i` of the result is bit `2i` of `mask` (16-bit lanes to loci).
@@ -236,13 +246,12 @@ mod avx2 {
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
     pub unsafe fn compare(query: &CoreQuery, core: &[u8; CORE_BYTES]) -> CoreResult {
-        // SAFETY: the caller guarantees AVX2.
-        let pr = unsafe { prepare(query) };
+        let pr = prepare(query);
         let mut buf = [0u8; 32];
         buf[..CORE_BYTES].copy_from_slice(core);
         // SAFETY: `buf` is 32 bytes.
         let p = unsafe { _mm256_loadu_si256(buf.as_ptr().cast()) };
-        compare_vec(&pr, p)
+        evaluate(&pr, p, u8::MAX, 0).unwrap_or_default()
     }
 
     /// # Safety
@@ -255,8 +264,7 @@ mod avx2 {
         min_matching: u8,
         found: &mut impl FnMut(usize, CoreResult),
     ) {
-        // SAFETY: the caller guarantees AVX2.
-        let pr = unsafe { prepare(query) };
+        let pr = prepare(query);
         let n = cores.len() / CORE_BYTES;
         // A 32-byte load at core i reads 8 bytes past it; those land in
         // lanes 12..16, which `typed16` masks off. The last core is copied
@@ -265,8 +273,7 @@ mod avx2 {
         for i in 0..fast {
             // SAFETY: i < n - 1, so bytes i*24 .. i*24+32 lie inside `cores`.
             let p = unsafe { _mm256_loadu_si256(cores.as_ptr().add(i * CORE_BYTES).cast()) };
-            let r = compare_vec(&pr, p);
-            if r.differing <= max_differing && r.matching >= min_matching {
+            if let Some(r) = evaluate(&pr, p, max_differing, min_matching) {
                 found(i, r);
             }
         }
@@ -275,8 +282,7 @@ mod avx2 {
             buf[..CORE_BYTES].copy_from_slice(&cores[fast * CORE_BYTES..n * CORE_BYTES]);
             // SAFETY: `buf` is 32 bytes.
             let p = unsafe { _mm256_loadu_si256(buf.as_ptr().cast()) };
-            let r = compare_vec(&pr, p);
-            if r.differing <= max_differing && r.matching >= min_matching {
+            if let Some(r) = evaluate(&pr, p, max_differing, min_matching) {
                 found(fast, r);
             }
         }
