@@ -3,29 +3,9 @@
 //! compaction) must return exactly the hits of a brute-force comparison
 //! with `dna::compare` over every stored profile.
 
-use hitdex_engine::dna::{compare, Allele, Genotype, Hit, Kind, Locus, MatchParams, Profile, ESS_COUNT, LOCUS_COUNT};
+use hitdex_engine::dna::{brute_force, Allele, Genotype, Kind, Locus, MatchParams, Profile, ESS_COUNT, LOCUS_COUNT};
 use hitdex_engine::index::{Index, RecordKey};
 use proptest::prelude::*;
-
-/// The obviously-correct reference: compare with every live profile.
-fn brute_force(db: &[Profile], q: &Profile, params: &MatchParams) -> Vec<Hit> {
-    let mut hits: Vec<Hit> = db
-        .iter()
-        .filter_map(|p| {
-            let c = compare(&q.loci, &p.loci, params);
-            c.quality(params).map(|quality| Hit {
-                reference: p.reference.clone(),
-                authority: p.authority.clone(),
-                quality,
-                matching_loci: c.matching,
-                compared_loci: c.compared,
-                differing_locus: if c.differing_alleles == 1 { c.differing_locus } else { None },
-            })
-        })
-        .collect();
-    hits.sort_by(Hit::report_order);
-    hits
-}
 
 /// Alleles crowded on a few positions so that equal, neighbouring and
 /// microvariant alleles are common; some wildcards.

@@ -14,4 +14,4 @@ mod rules;
 pub use allele::{Allele, AlleleError, Genotype};
 pub use locus::{Locus, LocusInfo, AMELOGENIN, ESS_COUNT, LOCI, LOCUS_COUNT};
 pub use profile::{Kind, Profile, ProfileError, MIN_TYPED_LOCI};
-pub use rules::{compare, locus_differences, Comparison, Hit, HitQuality, MatchParams};
+pub use rules::{brute_force, compare, locus_differences, Comparison, Hit, HitQuality, MatchParams};

@@ -3,7 +3,7 @@
 //! This is the definition every fast path is tested against: no index, no
 //! SIMD, one locus at a time.
 
-use super::{Genotype, Locus, LOCUS_COUNT};
+use super::{Genotype, Locus, Profile, LOCUS_COUNT};
 
 /// Parameters of a search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +85,19 @@ pub struct Hit {
 }
 
 impl Hit {
+    /// The hit of quality `quality` on the stored profile `reference` held
+    /// by `authority`, as `c` compared it.
+    pub fn new(reference: String, authority: String, quality: HitQuality, c: &Comparison) -> Hit {
+        Hit {
+            reference,
+            authority,
+            quality,
+            matching_loci: c.matching,
+            compared_loci: c.compared,
+            differing_locus: if quality == HitQuality::Near { c.differing_locus } else { None },
+        }
+    }
+
     /// The order hits are reported in: full before near, more matching
     /// loci first, then authority and reference. Independent of shards.
     pub fn report_order(a: &Hit, b: &Hit) -> std::cmp::Ordering {
@@ -137,6 +150,22 @@ pub fn compare(q: &[Genotype; LOCUS_COUNT], p: &[Genotype; LOCUS_COUNT], params:
         }
     }
     c
+}
+
+/// The reference matcher: compares `query` with every profile of `db` by
+/// [`compare`] and returns the hits in report order. No index, no SIMD; the
+/// definition every fast path is tested against.
+pub fn brute_force(db: &[Profile], query: &Profile, params: &MatchParams) -> Vec<Hit> {
+    use rayon::prelude::*;
+    let mut hits: Vec<Hit> = db
+        .par_iter()
+        .filter_map(|p| {
+            let c = compare(&query.loci, &p.loci, params);
+            c.quality(params).map(|quality| Hit::new(p.reference.clone(), p.authority.clone(), quality, &c))
+        })
+        .collect();
+    hits.sort_by(Hit::report_order);
+    hits
 }
 
 #[cfg(test)]

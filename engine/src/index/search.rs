@@ -21,7 +21,7 @@ use super::keys::{self, Plan};
 use super::shard::{Class, Shard};
 use super::tombstones::Tombstones;
 use super::Index;
-use crate::dna::{locus_differences, Genotype, Hit, Locus, MatchParams, Profile, ESS_COUNT, LOCUS_COUNT};
+use crate::dna::{locus_differences, Comparison, Genotype, Hit, Locus, MatchParams, Profile, ESS_COUNT, LOCUS_COUNT};
 use crate::kernels::dna::{CoreQuery, CoreResult, CORE_BYTES};
 use crate::kernels::{self, Level};
 use crate::{Error, Result};
@@ -350,21 +350,16 @@ impl ShardSearch<'_> {
                 }
             }
         }
-        let comparison = crate::dna::Comparison {
+        let comparison = Comparison {
             compared,
             matching,
             differing_alleles: differing,
             differing_locus: differing_locus.and_then(Locus::from_index),
         };
         let Some(quality) = comparison.quality(self.params) else { return Ok(None) };
-        Ok(Some(Hit {
-            reference: self.shard.reference(id as usize)?.to_string(),
-            authority: self.shard.authority(id as usize)?.to_string(),
-            quality,
-            matching_loci: matching,
-            compared_loci: compared,
-            differing_locus: if differing == 1 { comparison.differing_locus } else { None },
-        }))
+        let reference = self.shard.reference(id as usize)?.to_string();
+        let authority = self.shard.authority(id as usize)?.to_string();
+        Ok(Some(Hit::new(reference, authority, quality, &comparison)))
     }
 }
 
