@@ -71,15 +71,17 @@ impl Query {
         combos.into_iter().map(|c| keys::key(m, c)).collect()
     }
 
-    /// What to do with class `c`: `None` when no hit is possible, else the
-    /// plan (`0`: scan the class).
-    fn plan(&self, c: &Class, params: &MatchParams) -> Option<Plan> {
-        let compared = (self.typed & c.typed).count_ones();
-        if compared < u32::from(params.min_loci) {
-            return None;
-        }
-        Some(keys::plan(self.keyable & c.keyable, compared > u32::from(params.min_loci)))
+}
+
+/// What a query with typed loci `typed` and keyable ESS loci `keyable` does
+/// with class `c`: `None` when no hit is possible, else the plan (`0`: scan
+/// the class).
+fn plan(typed: u32, keyable: u16, c: &Class, params: &MatchParams) -> Option<Plan> {
+    let compared = (typed & c.typed).count_ones();
+    if compared < u32::from(params.min_loci) {
+        return None;
     }
+    Some(keys::plan(keyable & c.keyable, compared > u32::from(params.min_loci)))
 }
 
 impl Index {
@@ -157,7 +159,7 @@ impl ShardSearch<'_> {
         let mut used: Plan = 0;
         let mut hits = Vec::new();
         for c in classes {
-            let plan = match q.plan(c, self.params) {
+            let plan = match plan(q.typed, q.keyable, c, self.params) {
                 Some(0) => {
                     for (id, r) in self.scan(q, c, self.shard.cores()) {
                         hits.extend(self.finish(q, c, id, r)?);
@@ -194,15 +196,23 @@ impl ShardSearch<'_> {
     /// A chunk of queries as a join: returns (query index, hit) pairs.
     fn join(&self, qs: &[Query]) -> Result<Vec<(u32, Hit)>> {
         let classes = self.shard.classes();
-        // Plan every (query, class): probes by bucket, and scan requests.
+        // Plans depend only on the query's masks: plan each distinct pair of
+        // masks once (every full ESS-12 query shares one).
+        let mut masks: Vec<(u32, u16)> = qs.iter().map(|q| (q.typed, q.keyable)).collect();
+        masks.par_sort_unstable();
+        masks.dedup();
+        let plans: Vec<Vec<Option<Plan>>> =
+            masks.par_iter().map(|&(typed, keyable)| classes.iter().map(|c| plan(typed, keyable, c, self.params)).collect()).collect();
+        let plans_of = |q: &Query| &plans[masks.binary_search(&(q.typed, q.keyable)).expect("every mask was planned")];
+        // Probes by bucket, and scan requests.
         let planned: Vec<(Vec<(u32, u32, u8)>, Vec<(u32, u32)>)> = qs
             .par_iter()
             .enumerate()
             .map(|(qi, q)| {
                 let mut used: Plan = 0;
                 let mut scans = Vec::new();
-                for (ci, c) in classes.iter().enumerate() {
-                    match q.plan(c, self.params) {
+                for (ci, p) in plans_of(q).iter().enumerate() {
+                    match p {
                         Some(0) => scans.push((ci as u32, qi as u32)),
                         Some(p) => used |= p,
                         None => {}
@@ -233,8 +243,7 @@ impl ShardSearch<'_> {
                     let q = &qs[qi as usize];
                     for i in 0..postings.len() {
                         let id = postings.get(i);
-                        let c = &classes[self.class_index(id)?];
-                        if q.plan(c, self.params).is_some_and(|p| p & (1 << m) != 0) {
+                        if plans_of(q)[self.class_index(id)?].is_some_and(|p| p & (1 << m) != 0) {
                             out.push((id, qi));
                         }
                     }
