@@ -16,3 +16,7 @@ pub mod index;
 pub mod kernels;
 
 pub use error::{Error, Result};
+
+// Lets the unit tests share `tests/common` with the integration tests.
+#[cfg(test)]
+extern crate self as hitdex_engine;

@@ -34,9 +34,21 @@
 //!    that every locus x of A is avoided by one of them ("no common
 //!    locus"); a member avoiding x lies in A \ {x}. If x ∉ A, any member
 //!    ⊆ A will do.
-//! 3. *Otherwise scan.* When A holds no such members (for instance fewer
-//!    than six keyable loci in common), the whole class is scanned with the
-//!    kernel. So the candidate set always contains every hit.
+//! 3. *Otherwise widen, or scan.* When A holds no such members (say the
+//!    query has a wildcard at one of seven typed loci), a large class is
+//!    probed with *widened* parts instead. Let S be the ESS loci typed in
+//!    the query and keyable in the class. At a locus of S the stored part
+//!    of a hit lies in [`compatible_parts`] if the locus matches, and in
+//!    [`one_off_parts`] if it has one differing allele: each is built from
+//!    the query's tokens and the tokens *observed* in the shard at that
+//!    locus (a stored key token is always observed). For a member M ⊆ S the
+//!    widened probe is the union over x ∈ M of the keys with x's part from
+//!    `compatible ∪ one_off` and every other locus' part from `compatible`
+//!    (only `compatible` when no near match is possible). A hit differs at
+//!    most at one locus x; if x ∈ M its term covers it, otherwise every
+//!    term does. Small classes, and classes where no member fits in S, are
+//!    scanned with the kernel. So the candidate set always contains every
+//!    hit.
 //!
 //! Plans depend only on (A, whether a near match is possible) and are
 //! computed once per process ([`plan`]).
@@ -177,6 +189,51 @@ pub fn query_parts(g: Genotype, tolerance: bool) -> Vec<u16> {
             parts.push(u16::from(x) << 8 | u16::from(y));
         }
     }
+    parts.sort_unstable();
+    parts.dedup();
+    parts
+}
+
+/// Stored parts at a locus that pair fully with the query genotype `g`,
+/// among stored tokens `observed`: the query's own parts if it has no
+/// wildcard; with one wildcard `(a, *)`, any part with a token of `a`; with
+/// two, any part at all.
+pub fn compatible_parts(g: Genotype, observed: &[u8], tolerance: bool) -> Vec<u16> {
+    let [a, b] = g.codes();
+    let mut parts = match (a == 255, b == 255) {
+        (false, false) => query_parts(g, tolerance),
+        (false, true) => pairs_with(&tokens_of(a, tolerance), observed),
+        _ => pairs_with(observed, observed),
+    };
+    parts.retain(|p| observed.binary_search(&((p >> 8) as u8)).is_ok() && observed.binary_search(&(*p as u8)).is_ok());
+    parts
+}
+
+/// Stored parts at a locus with at most one allele differing from `g`: one
+/// stored allele pairs with a query allele, the other is anything observed
+/// (with a query wildcard, any part at all).
+pub fn one_off_parts(g: Genotype, observed: &[u8], tolerance: bool) -> Vec<u16> {
+    let [a, b] = g.codes();
+    if b == 255 {
+        return pairs_with(observed, observed);
+    }
+    let mut ts = tokens_of(a, tolerance);
+    ts.extend(tokens_of(b, tolerance));
+    ts.retain(|t| observed.binary_search(t).is_ok());
+    pairs_with(&ts, observed)
+}
+
+fn tokens_of(a: u8, tolerance: bool) -> Vec<u8> {
+    let (t, n) = tokens(a, tolerance);
+    t[..n].to_vec()
+}
+
+/// Every sorted pair (x, y) with x from `xs` and y from `ys`, as parts.
+fn pairs_with(xs: &[u8], ys: &[u8]) -> Vec<u16> {
+    let mut parts: Vec<u16> = xs
+        .iter()
+        .flat_map(|&x| ys.iter().map(move |&y| if x <= y { u16::from(x) << 8 | u16::from(y) } else { u16::from(y) << 8 | u16::from(x) }))
+        .collect();
     parts.sort_unstable();
     parts.dedup();
     parts

@@ -35,6 +35,7 @@ pub struct Query {
     core: CoreQuery,
     /// Key parts per ESS locus (empty where not keyable).
     parts: [Vec<u16>; ESS_COUNT],
+    tolerance: bool,
 }
 
 impl Query {
@@ -48,29 +49,70 @@ impl Query {
                 Vec::new()
             }
         });
-        Query { loci: p.loci, typed, keyable, core: CoreQuery::new(&p.loci, params.microvariant_tolerance), parts }
+        let tolerance = params.microvariant_tolerance;
+        Query { loci: p.loci, typed, keyable, core: CoreQuery::new(&p.loci, tolerance), parts, tolerance }
     }
 
-    /// Every key the query probes for member `m`: one per combination of
-    /// the member loci's parts.
+    /// Every key the query probes for member `m`.
     fn keys(&self, m: usize) -> Vec<u64> {
-        let loci: Vec<usize> = keys::member_loci(m).collect();
-        let mut combos: Vec<Vec<u16>> = vec![Vec::with_capacity(loci.len())];
-        for &l in &loci {
-            combos = combos
-                .iter()
-                .flat_map(|c| {
-                    self.parts[l].iter().map(move |&p| {
-                        let mut c = c.clone();
-                        c.push(p);
-                        c
-                    })
-                })
-                .collect();
-        }
-        combos.into_iter().map(|c| keys::key(m, c)).collect()
+        member_keys(m, |l| &self.parts[l])
     }
 
+    /// The widened probe of class `c` (see [`keys`], point 3): the keys of
+    /// the cheapest member inside the loci typed in the query and keyable in
+    /// the class, if that is cheaper than scanning the class.
+    fn widened(&self, shard: &Shard, c: &Class, near: bool) -> Option<Vec<u64>> {
+        let s = (self.typed as u16) & c.keyable;
+        let tol = self.tolerance;
+        let compatible: [Vec<u16>; ESS_COUNT] = std::array::from_fn(|l| {
+            if s & (1 << l) != 0 {
+                keys::compatible_parts(self.loci[l], shard.observed_tokens(l), tol)
+            } else {
+                Vec::new()
+            }
+        });
+        let mut best: Option<(usize, usize)> = None;
+        for m in (0..keys::MEMBERS).filter(|&m| keys::member_mask(m) & !s == 0) {
+            let product = |skip: Option<usize>| keys::member_loci(m).filter(|&l| Some(l) != skip).map(|l| compatible[l].len()).product::<usize>();
+            let cost = if near {
+                let wide = |x: usize| keys::one_off_parts(self.loci[x], shard.observed_tokens(x), tol).len() + compatible[x].len();
+                keys::member_loci(m).map(|x| wide(x) * product(Some(x))).sum()
+            } else {
+                product(None)
+            };
+            if best.is_none_or(|(_, c)| cost < c) {
+                best = Some((m, cost));
+            }
+        }
+        let (m, cost) = best?;
+        if cost.saturating_mul(PROBE_COST) >= (c.end - c.start) as usize {
+            return None;
+        }
+        if !near {
+            return Some(member_keys(m, |l| &compatible[l]));
+        }
+        let mut all = Vec::with_capacity(cost);
+        for x in keys::member_loci(m) {
+            let mut wide = keys::one_off_parts(self.loci[x], shard.observed_tokens(x), tol);
+            wide.extend_from_slice(&compatible[x]);
+            wide.sort_unstable();
+            wide.dedup();
+            all.extend(member_keys(m, |l| if l == x { &wide } else { &compatible[l] }));
+        }
+        all.sort_unstable();
+        all.dedup();
+        Some(all)
+    }
+}
+
+/// The keys of member `m` when locus `l` takes its parts from `parts(l)`:
+/// one key per combination.
+fn member_keys<'p>(m: usize, parts: impl Fn(usize) -> &'p [u16]) -> Vec<u64> {
+    let mut combos: Vec<Vec<u16>> = vec![Vec::new()];
+    for l in keys::member_loci(m) {
+        combos = combos.iter().flat_map(|c| parts(l).iter().map(move |&p| [c.as_slice(), &[p]].concat())).collect();
+    }
+    combos.into_iter().map(|c| keys::key(m, c)).collect()
 }
 
 /// What a query with typed loci `typed` and keyable ESS loci `keyable` does
@@ -158,11 +200,19 @@ impl ShardSearch<'_> {
         let mut plans = Vec::with_capacity(classes.len());
         let mut used: Plan = 0;
         let mut hits = Vec::new();
-        for c in classes {
+        let mut candidates = Vec::new();
+        for (ci, c) in classes.iter().enumerate() {
             let plan = match plan(q.typed, q.keyable, c, self.params) {
                 Some(0) => {
-                    for (id, r) in self.scan(q, c, self.shard.cores()) {
-                        hits.extend(self.finish(q, c, id, r)?);
+                    if let Some(keys) = self.widened(q, c) {
+                        for key in keys {
+                            let postings = self.shard.bucket(self.shard.bucket_of(key))?;
+                            candidates.extend((0..postings.len()).map(|i| postings.get(i)).filter(|id| (c.start..c.end).contains(id)).map(|id| (id, ci)));
+                        }
+                    } else {
+                        for (id, r) in self.scan(q, c, self.shard.cores()) {
+                            hits.extend(self.finish(q, c, id, r)?);
+                        }
                     }
                     0
                 }
@@ -172,7 +222,6 @@ impl ShardSearch<'_> {
             used |= plan;
             plans.push(plan);
         }
-        let mut candidates = Vec::new();
         for m in bits(used) {
             for key in q.keys(m) {
                 let postings = self.shard.bucket(self.shard.bucket_of(key))?;
@@ -205,30 +254,33 @@ impl ShardSearch<'_> {
             masks.par_iter().map(|&(typed, keyable)| classes.iter().map(|c| plan(typed, keyable, c, self.params)).collect()).collect();
         let plans_of = |q: &Query| &plans[masks.binary_search(&(q.typed, q.keyable)).expect("every mask was planned")];
         // Probes by bucket, and scan requests.
-        let planned: Vec<(Vec<(u32, u32, u8)>, Vec<(u32, u32)>)> = qs
+        let planned: Vec<(Vec<(u32, u32, u32)>, Vec<(u32, u32)>)> = qs
             .par_iter()
             .enumerate()
             .map(|(qi, q)| {
                 let mut used: Plan = 0;
                 let mut scans = Vec::new();
+                let mut probes = Vec::new();
                 for (ci, p) in plans_of(q).iter().enumerate() {
                     match p {
-                        Some(0) => scans.push((ci as u32, qi as u32)),
+                        Some(0) => match self.widened(q, &classes[ci]) {
+                            Some(keys) => probes.extend(keys.into_iter().map(|k| (self.shard.bucket_of(k), qi as u32, CLASS_FILTER + ci as u32))),
+                            None => scans.push((ci as u32, qi as u32)),
+                        },
                         Some(p) => used |= p,
                         None => {}
                     }
                 }
-                let mut probes = Vec::new();
                 for m in bits(used) {
                     for key in q.keys(m) {
-                        probes.push((self.shard.bucket_of(key), qi as u32, m as u8));
+                        probes.push((self.shard.bucket_of(key), qi as u32, m as u32));
                     }
                 }
                 (probes, scans)
             })
             .collect();
         let (probes, scans): (Vec<_>, Vec<_>) = planned.into_iter().unzip();
-        let mut probes: Vec<(u32, u32, u8)> = probes.concat();
+        let mut probes: Vec<(u32, u32, u32)> = probes.concat();
         let mut scans: Vec<(u32, u32)> = scans.concat();
         probes.par_sort_unstable();
         scans.par_sort_unstable();
@@ -238,12 +290,18 @@ impl ShardSearch<'_> {
             .par_chunks(4096)
             .map(|chunk| {
                 let mut out = Vec::new();
-                for &(b, qi, m) in chunk {
+                for &(b, qi, filter) in chunk {
                     let postings = self.shard.bucket(b)?;
-                    let q = &qs[qi as usize];
+                    let plans = plans_of(&qs[qi as usize]);
                     for i in 0..postings.len() {
                         let id = postings.get(i);
-                        if plans_of(q)[self.class_index(id)?].is_some_and(|p| p & (1 << m) != 0) {
+                        let ci = self.class_index(id)?;
+                        let wanted = if filter >= CLASS_FILTER {
+                            ci as u32 == filter - CLASS_FILTER
+                        } else {
+                            plans[ci].is_some_and(|p| p & (1 << filter) != 0)
+                        };
+                        if wanted {
                             out.push((id, qi));
                         }
                     }
@@ -296,6 +354,12 @@ impl ShardSearch<'_> {
             .collect::<Result<Vec<_>>>()?;
         found.extend(scanned.into_iter().flatten());
         Ok(found)
+    }
+
+    /// The widened probe of class `c` for `q`, if cheaper than a scan.
+    fn widened(&self, q: &Query, c: &Class) -> Option<Vec<u64>> {
+        let compared = (q.typed & c.typed).count_ones();
+        q.widened(self.shard, c, compared > u32::from(self.params.min_loci))
     }
 
     /// Kernel scan of the ids `c.start..c.end`: those that can still be a
@@ -372,10 +436,40 @@ impl ShardSearch<'_> {
     }
 }
 
+/// A probe costs about as much as scanning this many profiles with the
+/// kernel. The unit tests set it to 0 so that every class a member fits is
+/// probed widened (the integration tests exercise the scans).
+const PROBE_COST: usize = if cfg!(test) { 0 } else { 25 };
+
+/// A probe's filter at or above this names a class (widened probe), below it
+/// a member of the plan.
+const CLASS_FILTER: u32 = 32;
+
 /// Profiles scanned per block in a batch (fits the L2 cache).
 const SCAN_BLOCK: usize = 4096;
 
 /// The set bits of a plan, ascending.
 fn bits(plan: Plan) -> impl Iterator<Item = usize> {
     (0..32).filter(move |m| plan & (1 << m) != 0)
+}
+
+#[cfg(test)]
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+#[cfg(test)]
+mod tests {
+    use super::common::{check_all_paths, database, params};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// With `PROBE_COST` 0, classes without a plan are probed widened.
+        #[test]
+        fn widened_probes_equal_brute_force((db, queries) in database(), params in params(), shards in 1usize..3) {
+            prop_assume!(!db.is_empty());
+            check_all_paths(&db, &queries, &params, shards)?;
+        }
+    }
 }

@@ -60,8 +60,11 @@ enum Section {
     AuthHeap,
     Buckets,
     Postings,
+    Tokens,
 }
-const SECTIONS: usize = 12;
+const SECTIONS: usize = 13;
+/// Bytes of the observed-token bitmaps: 256 bits per ESS locus.
+const TOKEN_BYTES: usize = ESS_COUNT * 32;
 
 /// One class: profiles with the same typed loci and keyable ESS loci.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +196,7 @@ pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
     auth_offsets.extend_from_slice(&(auth_heap.len() as u32).to_le_bytes());
 
     let (buckets_log2, buckets, postings) = build_postings(&cores, n, &classes_of, &order);
+    let tokens = observed_tokens(&cores, n);
 
     let sections: [&[u8]; SECTIONS] = [
         &cores,
@@ -207,8 +211,27 @@ pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
         &auth_heap,
         &buckets,
         &postings,
+        &tokens,
     ];
     write_file(path, &sections, n as u64, (class_bytes.len() / CLASS_BYTES) as u64, buckets_log2, created)
+}
+
+/// For each ESS locus, a 256-bit map of the key tokens ([`keys::canon`]) of
+/// the alleles stored there without a wildcard: what a widened probe
+/// enumerates (see [`keys`]).
+fn observed_tokens(cores: &[u8], n: usize) -> Vec<u8> {
+    let mut maps = vec![0u8; TOKEN_BYTES];
+    for core in cores[..n * CORE_BYTES].chunks_exact(CORE_BYTES) {
+        for l in 0..ESS_COUNT {
+            let (a, b) = (core[2 * l], core[2 * l + 1]);
+            if a != 0 && b != 255 {
+                for t in [keys::canon(a), keys::canon(b)] {
+                    maps[l * 32 + usize::from(t / 8)] |= 1 << (t % 8);
+                }
+            }
+        }
+    }
+    maps
 }
 
 /// Posts every profile under each member whose loci are keyable in it.
@@ -370,6 +393,8 @@ pub struct Shard {
     buckets_log2: u32,
     created: u64,
     sections: [(usize, usize); SECTIONS],
+    /// Observed key tokens per ESS locus (from the small tokens section).
+    tokens: [Vec<u8>; ESS_COUNT],
 }
 
 fn u32_at(b: &[u8], i: usize) -> Option<u32> {
@@ -449,11 +474,17 @@ impl Shard {
         expect(Section::Kinds, n)?;
         expect(Section::Added, n * 4)?;
         expect(Section::Buckets, ((1usize << buckets_log2) + 1) * 4)?;
+        expect(Section::Tokens, TOKEN_BYTES)?;
         if sections[Section::Postings as usize].1 % POSTING_BYTES != 1 {
             return Err(bad("postings section has a partial entry".into()));
         }
-        let mut shard = Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), buckets_log2, created, sections };
+        let mut shard =
+            Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), buckets_log2, created, sections, tokens: Default::default() };
         shard.classes = shard.read_classes()?;
+        let maps = shard.section(Section::Tokens);
+        shard.tokens = std::array::from_fn(|l| {
+            (0..=255u8).filter(|&t| maps[l * 32 + usize::from(t / 8)] & (1 << (t % 8)) != 0).collect()
+        });
         Ok(shard)
     }
 
@@ -604,6 +635,11 @@ impl Shard {
             }
         }
         Ok(p)
+    }
+
+    /// The key tokens stored at ESS locus `l` (without wildcards), ascending.
+    pub fn observed_tokens(&self, l: usize) -> &[u8] {
+        &self.tokens[l]
     }
 
     /// The posting bucket a key falls in.
