@@ -41,9 +41,9 @@ pub fn parse_allele(locus: Locus, text: &str) -> Result<Allele, AlleleParseError
         return Ok(Allele::WILDCARD);
     }
     let malformed = || AlleleParseError::Malformed(t.to_string());
-    let (whole, variant) = match t.split_once('.') {
+    let (whole, variant) = match t.split_once('.').map(|(w, v)| (w, v.as_bytes())) {
         None => (t, 0u8),
-        Some((w, v)) if v.len() == 1 => (w, v.as_bytes()[0] - b'0'),
+        Some((w, &[d])) if d.is_ascii_digit() => (w, d - b'0'),
         Some(_) => return Err(malformed()),
     };
     if whole.is_empty() || whole.len() > 4 {
@@ -53,7 +53,10 @@ pub fn parse_allele(locus: Locus, text: &str) -> Result<Allele, AlleleParseError
     if variant == 0 && matches!(repeats, 0 | 1 | 99) {
         return Ok(Allele::WILDCARD);
     }
-    Allele::numeric(locus, repeats, variant).map_err(|source| AlleleParseError::Impossible { text: t.to_string(), source })
+    Allele::numeric(locus, repeats, variant).map_err(|source| AlleleParseError::Impossible {
+        text: t.to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -66,7 +69,9 @@ mod tests {
 
     #[test]
     fn import_rules_turn_codes_and_placeholders_into_wildcards() {
-        for text in ["*", "o", "f", "r", "na", "nr", "un", "OL", "<8", ">30", "0", "1", "99", " 99 "] {
+        for text in [
+            "*", "o", "f", "r", "na", "nr", "un", "OL", "<8", ">30", "0", "1", "99", " 99 ",
+        ] {
             assert_eq!(at("FGA", text), Ok(Allele::WILDCARD), "{text:?}");
         }
     }
@@ -77,16 +82,48 @@ mod tests {
         assert_eq!(at("TH01", " 10 ").unwrap().code(), 40);
         assert_eq!(at("Penta D", "2.2").unwrap().code(), 12);
         // 99.1 is a (strange but) numeric allele, not the 99 placeholder.
-        assert!(matches!(at("FGA", "99.1"), Err(AlleleParseError::Impossible { .. })));
+        assert!(matches!(
+            at("FGA", "99.1"),
+            Err(AlleleParseError::Impossible { .. })
+        ));
     }
 
     #[test]
     fn malformed_or_impossible_numbers_are_errors() {
-        assert!(matches!(at("TH01", "9.3.1"), Err(AlleleParseError::Malformed(_))));
-        assert!(matches!(at("TH01", "9.33"), Err(AlleleParseError::Malformed(_))));
-        assert!(matches!(at("TH01", "9."), Err(AlleleParseError::Malformed(_))));
-        assert!(matches!(at("TH01", "9.4"), Err(AlleleParseError::Impossible { .. })));
-        assert!(matches!(at("TH01", "300"), Err(AlleleParseError::Impossible { .. })));
-        assert!(matches!(at("TH01", "00000009"), Err(AlleleParseError::Malformed(_))));
+        assert!(matches!(
+            at("TH01", "9.3.1"),
+            Err(AlleleParseError::Malformed(_))
+        ));
+        assert!(matches!(
+            at("TH01", "9.33"),
+            Err(AlleleParseError::Malformed(_))
+        ));
+        assert!(matches!(
+            at("TH01", "9."),
+            Err(AlleleParseError::Malformed(_))
+        ));
+        assert!(matches!(
+            at("TH01", "9.4"),
+            Err(AlleleParseError::Impossible { .. })
+        ));
+        assert!(matches!(
+            at("TH01", "300"),
+            Err(AlleleParseError::Impossible { .. })
+        ));
+        assert!(matches!(
+            at("TH01", "00000009"),
+            Err(AlleleParseError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_dot_after_the_dot_is_malformed_not_an_overflow() {
+        // `9..` once computed the digit as b'.' - b'0' and panicked.
+        assert!(matches!(
+            at("TH01", "9.."),
+            Err(AlleleParseError::Malformed(_))
+        ));
+        assert!(matches!(at("Penta D", "10./"), Ok(Allele::WILDCARD)));
+        assert_eq!(at("TH01", ".."), Ok(Allele::WILDCARD));
     }
 }

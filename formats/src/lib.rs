@@ -1,6 +1,19 @@
 //! Hitdex formats: bytes to domain types and back.
+//!
+//! Everything that crosses the boundary of the engine as text lives here,
+//! so the engine never parses and the command line never formats:
+//!
+//! - [`allele`]: allele text with the import rules of SPEC section 3.
+//! - [`dna_csv`]: the DNA CSV of SPEC section 7 (profiles to store, queries),
+//!   read and written in parallel.
+//! - [`ndjson`]: the search answer, one JSON object per query line.
+//! - [`references`]: reference lists for `hitdex index delete`.
 #![deny(missing_docs)]
 
 pub mod allele;
+pub mod dna_csv;
+pub mod ndjson;
+pub mod references;
 
 pub use allele::{parse_allele, AlleleParseError};
+pub use dna_csv::{CsvError, Mode};
