@@ -1,1 +1,66 @@
-fn main() {}
+//! `hitdex`: the command line of the Hitdex matching engine.
+//!
+//! Thin by design: each subcommand parses its arguments, calls `formats`,
+//! `datasets`, `engine` or `benches`, and prints. No matching logic lives
+//! here.
+
+mod bench;
+mod demo;
+mod generate;
+mod index;
+mod progress;
+mod search;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Hitdex: is there a hit, and who holds the data?
+///
+/// A forensic matching engine over a memory-mapped, sharded index of DNA
+/// profiles. Answers name only reference numbers and the authority that
+/// holds the record, never personal data.
+#[derive(Parser)]
+#[command(name = "hitdex", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole job on generated data: 1 M profiles from real allele
+    /// frequencies, index, 10,000 queries; prints hits and timings.
+    Demo(demo::Args),
+    /// Generate synthetic data from real allele frequencies.
+    #[command(subcommand)]
+    Generate(generate::What),
+    /// Build and maintain an index: build, add, delete, compact, verify, stats.
+    #[command(subcommand)]
+    Index(index::Op),
+    /// Search an index; answers are NDJSON on standard output, one line per
+    /// query, in input order.
+    #[command(subcommand)]
+    Search(search::What),
+    /// Macro benchmark of a whole workload (generate, build, open, search).
+    #[command(subcommand)]
+    Bench(bench::What),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Generate(what) => generate::run(what),
+        Command::Index(op) => index::run(op),
+        Command::Search(what) => search::run(what),
+        Command::Bench(what) => bench::run(what),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hitdex: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -57,29 +57,51 @@ impl Query {
     fn keys(&self, m: usize) -> Vec<u64> {
         member_keys(m, |l| &self.parts[l])
     }
+}
 
-    /// The widened probe of class `c` (see [`keys`], point 3): the keys of
-    /// the cheapest member inside the loci typed in the query and keyable in
-    /// the class, if that is cheaper than scanning the class.
-    fn widened(&self, shard: &Shard, c: &Class, near: bool) -> Option<Vec<u64>> {
-        let s = (self.typed as u16) & c.keyable;
-        let tol = self.tolerance;
-        let compatible: [Vec<u16>; ESS_COUNT] = std::array::from_fn(|l| {
-            if s & (1 << l) != 0 {
-                keys::compatible_parts(self.loci[l], shard.observed_tokens(l), tol)
+/// The part sets of widened probes (see [`keys`], point 3) for one query
+/// and one shard, computed when a class first needs them.
+struct Widening {
+    /// Parts that pair fully with the query, per ESS locus typed in it.
+    compatible: [Vec<u16>; ESS_COUNT],
+    /// Parts with at most one differing allele (a superset of `compatible`).
+    wide: [Vec<u16>; ESS_COUNT],
+}
+
+impl Widening {
+    fn new(q: &Query, shard: &Shard) -> Widening {
+        let typed = |l: usize| q.typed & (1 << l) != 0;
+        let compatible = std::array::from_fn(|l| {
+            if typed(l) {
+                keys::compatible_parts(q.loci[l], shard.observed_tokens(l), q.tolerance)
             } else {
                 Vec::new()
             }
         });
+        let wide = std::array::from_fn(|l| {
+            if !typed(l) {
+                return Vec::new();
+            }
+            let mut w = keys::one_off_parts(q.loci[l], shard.observed_tokens(l), q.tolerance);
+            w.extend_from_slice(&compatible[l]);
+            w.sort_unstable();
+            w.dedup();
+            w
+        });
+        Widening { compatible, wide }
+    }
+
+    /// The widened probe of class `c`: the keys of the cheapest member
+    /// inside the loci typed in the query and keyable in the class, if that
+    /// is cheaper than scanning the class.
+    fn keys(&self, q: &Query, c: &Class, near: bool) -> Option<Vec<u64>> {
+        let s = (q.typed as u16) & c.keyable;
         let mut best: Option<(usize, usize)> = None;
         for m in (0..keys::MEMBERS).filter(|&m| keys::member_mask(m) & !s == 0) {
-            let product = |skip: Option<usize>| keys::member_loci(m).filter(|&l| Some(l) != skip).map(|l| compatible[l].len()).product::<usize>();
-            let cost = if near {
-                let wide = |x: usize| keys::one_off_parts(self.loci[x], shard.observed_tokens(x), tol).len() + compatible[x].len();
-                keys::member_loci(m).map(|x| wide(x) * product(Some(x))).sum()
-            } else {
-                product(None)
+            let product = |skip: Option<usize>| {
+                keys::member_loci(m).filter(|&l| Some(l) != skip).map(|l| self.compatible[l].len()).product::<usize>()
             };
+            let cost = if near { keys::member_loci(m).map(|x| self.wide[x].len() * product(Some(x))).sum() } else { product(None) };
             if best.is_none_or(|(_, c)| cost < c) {
                 best = Some((m, cost));
             }
@@ -89,15 +111,11 @@ impl Query {
             return None;
         }
         if !near {
-            return Some(member_keys(m, |l| &compatible[l]));
+            return Some(member_keys(m, |l| &self.compatible[l]));
         }
         let mut all = Vec::with_capacity(cost);
         for x in keys::member_loci(m) {
-            let mut wide = keys::one_off_parts(self.loci[x], shard.observed_tokens(x), tol);
-            wide.extend_from_slice(&compatible[x]);
-            wide.sort_unstable();
-            wide.dedup();
-            all.extend(member_keys(m, |l| if l == x { &wide } else { &compatible[l] }));
+            all.extend(member_keys(m, |l| if l == x { &self.wide[l] } else { &self.compatible[l] }));
         }
         all.sort_unstable();
         all.dedup();
@@ -201,10 +219,11 @@ impl ShardSearch<'_> {
         let mut used: Plan = 0;
         let mut hits = Vec::new();
         let mut candidates = Vec::new();
+        let mut widening = None;
         for (ci, c) in classes.iter().enumerate() {
             let plan = match plan(q.typed, q.keyable, c, self.params) {
                 Some(0) => {
-                    if let Some(keys) = self.widened(q, c) {
+                    if let Some(keys) = self.widened(q, c, &mut widening) {
                         for key in keys {
                             let postings = self.shard.bucket(self.shard.bucket_of(key))?;
                             candidates.extend((0..postings.len()).map(|i| postings.get(i)).filter(|id| (c.start..c.end).contains(id)).map(|id| (id, ci)));
@@ -261,9 +280,10 @@ impl ShardSearch<'_> {
                 let mut used: Plan = 0;
                 let mut scans = Vec::new();
                 let mut probes = Vec::new();
+                let mut widening = None;
                 for (ci, p) in plans_of(q).iter().enumerate() {
                     match p {
-                        Some(0) => match self.widened(q, &classes[ci]) {
+                        Some(0) => match self.widened(q, &classes[ci], &mut widening) {
                             Some(keys) => probes.extend(keys.into_iter().map(|k| (self.shard.bucket_of(k), qi as u32, CLASS_FILTER + ci as u32))),
                             None => scans.push((ci as u32, qi as u32)),
                         },
@@ -357,9 +377,14 @@ impl ShardSearch<'_> {
     }
 
     /// The widened probe of class `c` for `q`, if cheaper than a scan.
-    fn widened(&self, q: &Query, c: &Class) -> Option<Vec<u64>> {
+    /// Classes too small to gain are left to the scan before any work.
+    fn widened(&self, q: &Query, c: &Class, widening: &mut Option<Widening>) -> Option<Vec<u64>> {
+        if PROBE_COST >= (c.end - c.start) as usize {
+            return None;
+        }
         let compared = (q.typed & c.typed).count_ones();
-        q.widened(self.shard, c, compared > u32::from(self.params.min_loci))
+        let w = widening.get_or_insert_with(|| Widening::new(q, self.shard));
+        w.keys(q, c, compared > u32::from(self.params.min_loci))
     }
 
     /// Kernel scan of the ids `c.start..c.end`: those that can still be a

@@ -1,0 +1,134 @@
+//! `hitdex index ...`: build and maintain an index directory.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Subcommand, ValueEnum};
+use hitdex_engine::index::{Index, RecordKey};
+use hitdex_formats::dna_csv::{self, Mode};
+use hitdex_formats::references;
+
+use crate::progress::phase;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Category {
+    /// DNA profiles.
+    Dna,
+}
+
+#[derive(Subcommand)]
+pub enum Op {
+    /// Build a new index from a DNA CSV file (refuses an existing index).
+    Build {
+        /// Record category of the index.
+        #[arg(long, value_enum, default_value = "dna")]
+        category: Category,
+        /// Profiles as DNA CSV: reference, authority, kind, one column per locus.
+        #[arg(long)]
+        input: PathBuf,
+        /// The index directory to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of shards (searched in parallel); default: one per CPU.
+        #[arg(long)]
+        shards: Option<usize>,
+    },
+    /// Add profiles from a DNA CSV file as one new shard (a delta).
+    Add {
+        /// The index directory.
+        #[arg(long)]
+        index: PathBuf,
+        /// Profiles to add as DNA CSV.
+        #[arg(long)]
+        input: PathBuf,
+    },
+    /// Delete profiles by reference (tombstones, applied at once to searches;
+    /// `compact` removes them from disk).
+    ///
+    /// The file has one reference per line, or `authority,reference` to
+    /// name the holder; blank lines and lines starting with # are ignored.
+    Delete {
+        /// The index directory.
+        #[arg(long)]
+        index: PathBuf,
+        /// File of references to delete.
+        #[arg(long)]
+        references: PathBuf,
+    },
+    /// Rewrite the index without its deleted profiles.
+    Compact {
+        /// The index directory.
+        #[arg(long)]
+        index: PathBuf,
+        /// Number of shards to write; default: as many as now.
+        #[arg(long)]
+        shards: Option<usize>,
+    },
+    /// Full integrity check of every file (checksums, offsets).
+    Verify {
+        /// The index directory.
+        #[arg(long)]
+        index: PathBuf,
+    },
+    /// Counts and sizes.
+    Stats {
+        /// The index directory.
+        #[arg(long)]
+        index: PathBuf,
+    },
+}
+
+pub fn run(op: Op) -> Result<()> {
+    match op {
+        Op::Build { category: Category::Dna, input, out, shards } => {
+            let profiles = phase("read profiles", || dna_csv::read_path(&input, Mode::Store))?;
+            let shards = shards.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            if shards == 0 {
+                bail!("--shards must be at least 1");
+            }
+            let index = phase("build index", || Index::build(&out, &profiles, shards))?;
+            print_stats(&index);
+        }
+        Op::Add { index, input } => {
+            let profiles = phase("read profiles", || dna_csv::read_path(&input, Mode::Store))?;
+            let idx = phase("add shard", || Index::add(&index, &profiles))?;
+            println!("added {} profiles", profiles.len());
+            print_stats(&idx);
+        }
+        Op::Delete { index, references } => {
+            let keys: Vec<RecordKey> = references::read_path(&references)?
+                .into_iter()
+                .map(|(authority, reference)| RecordKey { authority, reference })
+                .collect();
+            let (deleted, missing) = phase("delete", || Index::delete(&index, &keys))?;
+            println!("deleted {deleted} profiles");
+            for k in &missing {
+                eprintln!("not found: {}{}", k.authority.as_deref().map(|a| format!("{a},")).unwrap_or_default(), k.reference);
+            }
+        }
+        Op::Compact { index, shards } => {
+            let idx = phase("compact", || Index::compact(&index, shards))?;
+            print_stats(&idx);
+        }
+        Op::Verify { index } => {
+            let idx = Index::open(&index).with_context(|| format!("cannot open index {}", index.display()))?;
+            phase("verify", || idx.verify())?;
+            println!("ok: {} shards, {} profiles, every checksum and offset verified", idx.shards().len(), idx.live());
+        }
+        Op::Stats { index } => {
+            let idx = Index::open(&index).with_context(|| format!("cannot open index {}", index.display()))?;
+            print_stats(&idx);
+        }
+    }
+    Ok(())
+}
+
+fn print_stats(index: &Index) {
+    let s = index.stats();
+    let live = s.profiles - s.deleted;
+    println!("index      {}", index.dir().display());
+    println!("shards     {}", s.shards);
+    println!("profiles   {live} live ({} persons, {} traces), {} deleted awaiting compaction", s.persons, s.traces, s.deleted);
+    println!("classes    {}", s.classes);
+    println!("bytes      {} ({:.1} per stored profile)", s.bytes, s.bytes as f64 / s.profiles.max(1) as f64);
+}
