@@ -7,7 +7,7 @@
 //! then checked with the exact rules. The members are
 //!
 //! - three disjoint **blocks** of four loci (very selective), and
-//! - [`TRIPLES`], 25 triples such that **every six of the twelve ESS loci
+//! - [`TRIPLES`], 22 triples such that **every six of the twelve ESS loci
 //!   contain at least one triple** (a Turán-type covering; the test
 //!   `every_six_loci_contain_a_triple` checks all 924 six-sets).
 //!
@@ -27,13 +27,24 @@
 //!    P is among the sorted token pairs Q probes. Wildcards never enter a
 //!    key: a locus with a wildcard is not keyable.
 //! 2. *Some probed member lies in A \ {x}.* P's *class* (which loci it has
-//!    typed, which ESS loci are keyable) is stored with the shard, so the
-//!    query knows A and |C| for every class. If |C| < min-loci no hit is
-//!    possible. If |C| = min-loci a hit must be full (no x), and the plan
-//!    probes one member ⊆ A. Otherwise the plan probes members ⊆ A such
-//!    that every locus x of A is avoided by one of them ("no common
-//!    locus"); a member avoiding x lies in A \ {x}. If x ∉ A, any member
-//!    ⊆ A will do.
+//!    typed, which ESS loci are keyable) is stored with the shard, and
+//!    classes with the same keyable loci K form a *group*; the query plans
+//!    per group, with A = K ∩ (query's keyable loci) and an upper bound of
+//!    |C| (the loci typed in the query and in any class of the group). If
+//!    the bound is below min-loci no hit is possible. If it equals min-loci
+//!    a hit must be full (no x), and the plan probes one member ⊆ A.
+//!    Otherwise the plan probes members ⊆ A such that every locus x of A is
+//!    avoided by one of them ("no common locus"); a member avoiding x lies
+//!    in A \ {x}. If x ∉ A, any member ⊆ A will do. (An upper bound only
+//!    ever asks for more members than needed.)
+//!    *Small groups.* A profile with only six keyable loci K is also
+//!    posted under every 4-set of the family [`cover`]`(5)` inside K, and
+//!    one with five under every 3-set of `cover(4)` inside K: `cover(k)`
+//!    holds (k−1)-sets such that every k-set of the twelve loci contains
+//!    one (tests check all of them). When A = K and no plan of members
+//!    exists, the query probes every such set inside K: a hit differs at
+//!    most at one locus x, K \ {x} (or K itself, if x ∉ K) contains a set
+//!    of the family, and that set's loci all match.
 //! 3. *Otherwise widen, or scan.* When A holds no such members (say the
 //!    query has a wildcard at one of seven typed loci), a large class is
 //!    probed with *widened* parts instead. Let S be the ESS loci typed in
@@ -62,18 +73,87 @@ use crate::dna::{Genotype, ESS_COUNT};
 /// 11 D22S1045. Each block mixes discriminating and common loci.
 pub const BLOCKS: [[u8; 4]; 3] = [[0, 4, 6, 8], [1, 7, 9, 10], [2, 3, 5, 11]];
 
-/// Triples covering every six-set of the twelve ESS loci (found by a greedy
-/// search with pruning; checked exhaustively by a test).
-pub const TRIPLES: [[u8; 3]; 25] = [
-    [0, 1, 3], [0, 2, 8], [0, 3, 10], [0, 4, 11], [0, 5, 9],
-    [0, 6, 7], [1, 2, 5], [1, 4, 9], [1, 6, 11], [1, 7, 8],
-    [1, 7, 10], [1, 9, 10], [2, 3, 6], [2, 4, 10], [2, 5, 9],
-    [2, 5, 11], [3, 4, 7], [3, 5, 6], [3, 8, 11], [4, 5, 10],
-    [4, 6, 8], [5, 8, 10], [6, 9, 10], [7, 8, 10], [7, 9, 11],
+/// Triples covering every six-set of the twelve ESS loci (found by a tabu
+/// search; 19 is the best lower bound known to us; checked exhaustively by
+/// a test).
+pub const TRIPLES: [[u8; 3]; 22] = [
+    [0, 3, 8], [0, 4, 10], [0, 5, 10], [0, 6, 10], [0, 9, 11], [1, 2, 3],
+    [1, 2, 8], [1, 3, 7], [1, 4, 5], [1, 7, 8], [2, 6, 7], [2, 7, 9],
+    [2, 7, 11], [3, 4, 5], [3, 8, 10], [4, 5, 8], [4, 6, 9], [4, 6, 11],
+    [5, 6, 9], [5, 6, 11], [8, 9, 11], [9, 10, 11],
 ];
 
 /// Number of members (blocks, then triples).
 pub const MEMBERS: usize = BLOCKS.len() + TRIPLES.len();
+
+/// The plan bit that stands for "probe the family sets inside the group's
+/// keyable loci" (see point 2 above); bits below 30 name members.
+pub const FAMILY: Plan = 1 << 31;
+const _: () = assert!(MEMBERS < 30, "plan bits 30 and 31 are reserved");
+
+/// The family of extra keys of profiles with keyable loci `keyable` (see
+/// point 2 above): `cover(5)` for six keyable loci, `cover(4)` for five,
+/// none otherwise.
+pub fn family(keyable: u16) -> &'static [u16] {
+    match keyable.count_ones() {
+        6 => cover(5),
+        5 => cover(4),
+        _ => &[],
+    }
+}
+
+/// The sets of `family(keyable)` inside `keyable`.
+pub fn family_inside(keyable: u16) -> impl Iterator<Item = u16> {
+    family(keyable).iter().copied().filter(move |&s| s & !keyable == 0)
+}
+
+/// The key salt of a family set (members use their index, below 32).
+pub fn family_salt(loci: u16) -> usize {
+    1 << 16 | usize::from(loci)
+}
+
+/// (k−1)-sets of the twelve ESS loci such that every k-set contains one,
+/// for k = 4 or 5 (empty otherwise), found greedily and deterministically
+/// (the shard format depends on them: `families_are_fixed` pins them).
+pub fn cover(k: u32) -> &'static [u16] {
+    static COVERS: OnceLock<[Vec<u16>; 2]> = OnceLock::new();
+    let covers = COVERS.get_or_init(|| [greedy_cover(4), greedy_cover(5)]);
+    match k {
+        4 => &covers[0],
+        5 => &covers[1],
+        _ => &[],
+    }
+}
+
+fn greedy_cover(k: u32) -> Vec<u16> {
+    let sets = |size: u32| (0u16..1 << ESS_COUNT).filter(move |s| s.count_ones() == size);
+    let mut uncovered: Vec<u16> = sets(k).collect();
+    let candidates: Vec<u16> = sets(k - 1).collect();
+    let mut chosen = Vec::new();
+    while !uncovered.is_empty() {
+        // The candidate inside the most uncovered sets; ties to the smallest.
+        let best = candidates
+            .iter()
+            .copied()
+            .max_by_key(|&c| (uncovered.iter().filter(|&&u| c & !u == 0).count(), std::cmp::Reverse(c)))
+            .expect("candidates exist");
+        uncovered.retain(|&u| best & !u != 0);
+        chosen.push(best);
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
+/// The members a profile with keyable loci `keyable` is posted under, as
+/// (salt, loci).
+pub fn members_inside(keyable: u16) -> impl Iterator<Item = (usize, u16)> {
+    (0..MEMBERS).filter(move |&m| member_mask(m) & !keyable == 0).map(|m| (m, member_mask(m)))
+}
+
+/// The loci of a mask over the ESS loci, ascending.
+pub fn loci(mask: u16) -> impl Iterator<Item = usize> {
+    (0..ESS_COUNT).filter(move |l| mask & (1 << l) != 0)
+}
 
 /// The loci of member `m` as a bit mask over the ESS loci.
 pub fn member_mask(m: usize) -> u16 {
@@ -90,8 +170,7 @@ pub fn member_mask(m: usize) -> u16 {
 
 /// The loci of member `m`, ascending.
 pub fn member_loci(m: usize) -> impl Iterator<Item = usize> {
-    let mask = member_mask(m);
-    (0..ESS_COUNT).filter(move |l| mask & (1 << l) != 0)
+    loci(member_mask(m))
 }
 
 /// Relative cost of probing a member: about 1/0.055 per locus fewer.
@@ -239,10 +318,11 @@ fn pairs_with(xs: &[u8], ys: &[u8]) -> Vec<u16> {
     parts
 }
 
-/// The key of member `m` given its loci's parts, in member-locus order.
-pub fn key(m: usize, parts: impl IntoIterator<Item = u16>) -> u64 {
-    let packed = parts.into_iter().fold(0u64, |acc, p| acc << 16 | u64::from(p));
-    mix(packed ^ (m as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+/// The key of a member (`salt` = its index) or family set
+/// ([`family_salt`]) given its loci's parts, in locus order.
+pub fn key(salt: usize, parts: impl IntoIterator<Item = u16>) -> u64 {
+    let packed = parts.into_iter().fold(0u64, |acc, p| acc.rotate_left(16) ^ u64::from(p));
+    mix(packed ^ (salt as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 /// A 64-bit finaliser (splitmix64): keys spread evenly over buckets.
@@ -270,6 +350,26 @@ mod tests {
             assert!(covered, "six-set {s:012b} contains no triple");
         }
         assert_eq!(sets, 924);
+    }
+
+    #[test]
+    fn families_cover_every_set_they_must() {
+        for k in [4, 5] {
+            let family = cover(k);
+            assert!(family.iter().all(|s| s.count_ones() == k - 1));
+            for set in subsets(k) {
+                assert!(family.iter().any(|&s| s & !set == 0), "{k}-set {set:012b} contains no set of cover({k})");
+            }
+        }
+    }
+
+    /// Shards store keys of these families: changing them needs a new
+    /// shard format version.
+    #[test]
+    fn families_are_fixed() {
+        let digest = |k| cover(k).iter().fold(0u64, |h, &s| h.wrapping_mul(31).wrapping_add(u64::from(s)));
+        assert_eq!((cover(4).len(), cover(5).len()), (94, 143), "sizes");
+        assert_eq!((digest(4), digest(5)), (13_890_258_510_250_547_458, 4_791_811_348_040_369_833), "digests");
     }
 
     #[test]

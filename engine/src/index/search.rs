@@ -1,24 +1,28 @@
 //! Search: the hits of DNA queries over every shard of an index.
 //!
-//! For each shard and each class of stored profiles (same typed loci, same
-//! keyable ESS loci; a contiguous id range) the query first decides what is
-//! possible: if fewer loci are typed in both than a hit needs, the class is
-//! skipped; otherwise [`keys::plan`] names the members to probe, or none, in
-//! which case the class is scanned with the kernel. Probed buckets give
-//! candidates; every candidate and every scanned profile is checked with
-//! the exact rules (kernel for the ESS core, [`locus_differences`] for the
-//! other loci). Why no hit is lost is argued in [`keys`].
+//! For each shard and each group of stored profiles (same keyable ESS loci;
+//! a contiguous id range of classes) the query first decides what is
+//! possible: if fewer loci are typed in both than a hit needs, the group is
+//! skipped; otherwise [`keys::plan`] names the members to probe, or the
+//! sets of the group's family are probed, or else the group is probed widened or
+//! scanned with the kernel. Probed buckets give candidates; every candidate
+//! and every scanned profile is checked with the exact rules (kernel for
+//! the ESS core, [`locus_differences`] for the other loci). Why no hit is
+//! lost is argued in [`keys`].
 //!
 //! A batch ([`Index::search_batch`]) is a join, not N lookups: the probes of
 //! a chunk of queries are sorted by bucket and read in bucket order, the
-//! candidates sorted by profile id and checked in id order, and the classes
+//! candidates sorted by profile id and checked in id order, and the groups
 //! that must be scanned are scanned once per block of profiles for all
 //! queries that need them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
 use super::keys::{self, Plan};
-use super::shard::{Class, Shard};
+use super::shard::{Class, Group, Shard};
 use super::tombstones::Tombstones;
 use super::Index;
 use crate::dna::{locus_differences, Comparison, Genotype, Hit, Locus, MatchParams, Profile, ESS_COUNT, LOCUS_COUNT};
@@ -55,7 +59,12 @@ impl Query {
 
     /// Every key the query probes for member `m`.
     fn keys(&self, m: usize) -> Vec<u64> {
-        member_keys(m, |l| &self.parts[l])
+        member_keys(m, keys::member_mask(m), |l| &self.parts[l])
+    }
+
+    /// Every key the query probes for the family set `loci`.
+    fn family_keys(&self, loci: u16) -> Vec<u64> {
+        member_keys(keys::family_salt(loci), loci, |l| &self.parts[l])
     }
 }
 
@@ -91,11 +100,11 @@ impl Widening {
         Widening { compatible, wide }
     }
 
-    /// The widened probe of class `c`: the keys of the cheapest member
-    /// inside the loci typed in the query and keyable in the class, if that
-    /// is cheaper than scanning the class.
-    fn keys(&self, q: &Query, c: &Class, near: bool) -> Option<Vec<u64>> {
-        let s = (q.typed as u16) & c.keyable;
+    /// The widened probe of group `g`: the keys of the cheapest member
+    /// inside the loci typed in the query and keyable in the group, if that
+    /// is cheaper than scanning the group.
+    fn keys(&self, q: &Query, g: &Group, near: bool) -> Option<Vec<u64>> {
+        let s = (q.typed as u16) & g.keyable;
         let mut best: Option<(usize, usize)> = None;
         for m in (0..keys::MEMBERS).filter(|&m| keys::member_mask(m) & !s == 0) {
             let product = |skip: Option<usize>| {
@@ -107,15 +116,16 @@ impl Widening {
             }
         }
         let (m, cost) = best?;
-        if cost.saturating_mul(PROBE_COST) >= (c.end - c.start) as usize {
+        if cost.saturating_mul(PROBE_COST) >= (g.end - g.start) as usize {
             return None;
         }
+        let mask = keys::member_mask(m);
         if !near {
-            return Some(member_keys(m, |l| &self.compatible[l]));
+            return Some(member_keys(m, mask, |l| &self.compatible[l]));
         }
         let mut all = Vec::with_capacity(cost);
         for x in keys::member_loci(m) {
-            all.extend(member_keys(m, |l| if l == x { &self.wide[l] } else { &self.compatible[l] }));
+            all.extend(member_keys(m, mask, |l| if l == x { &self.wide[l] } else { &self.compatible[l] }));
         }
         all.sort_unstable();
         all.dedup();
@@ -123,25 +133,95 @@ impl Widening {
     }
 }
 
-/// The keys of member `m` when locus `l` takes its parts from `parts(l)`:
-/// one key per combination.
-fn member_keys<'p>(m: usize, parts: impl Fn(usize) -> &'p [u16]) -> Vec<u64> {
+/// The keys with salt `salt` over the ESS loci `loci` when locus `l` takes
+/// its parts from `parts(l)`: one key per combination.
+fn member_keys<'p>(salt: usize, loci: u16, parts: impl Fn(usize) -> &'p [u16]) -> Vec<u64> {
     let mut combos: Vec<Vec<u16>> = vec![Vec::new()];
-    for l in keys::member_loci(m) {
+    for l in keys::loci(loci) {
         combos = combos.iter().flat_map(|c| parts(l).iter().map(move |&p| [c.as_slice(), &[p]].concat())).collect();
     }
-    combos.into_iter().map(|c| keys::key(m, c)).collect()
+    combos.into_iter().map(|c| keys::key(salt, c)).collect()
 }
 
 /// What a query with typed loci `typed` and keyable ESS loci `keyable` does
-/// with class `c`: `None` when no hit is possible, else the plan (`0`: scan
-/// the class).
-fn plan(typed: u32, keyable: u16, c: &Class, params: &MatchParams) -> Option<Plan> {
-    let compared = (typed & c.typed).count_ones();
+/// with group `g`: `None` when no hit is possible, else the plan (members,
+/// maybe [`keys::FAMILY`]; `0`: probe widened or scan the group).
+fn plan(typed: u32, keyable: u16, g: &Group, params: &MatchParams) -> Option<Plan> {
+    let compared = (typed & g.typed).count_ones();
     if compared < u32::from(params.min_loci) {
         return None;
     }
-    Some(keys::plan(keyable & c.keyable, compared > u32::from(params.min_loci)))
+    let a = keyable & g.keyable;
+    match keys::plan(a, compared > u32::from(params.min_loci)) {
+        0 if a == g.keyable && !keys::family(a).is_empty() => Some(keys::FAMILY),
+        p => Some(p),
+    }
+}
+
+/// What a query with given masks does with every group of one shard.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    /// Per group: [`NO_HIT`], `0` (probe widened or scan: see `open`), or
+    /// the members to probe, maybe with [`keys::FAMILY`].
+    plans: Vec<Plan>,
+    /// Every member any group's plan probes, and [`keys::FAMILY`] if any.
+    used: Plan,
+    /// The family sets to probe.
+    sets: Vec<u16>,
+    /// The groups with plan `0`.
+    open: Vec<u32>,
+}
+
+impl Planned {
+    fn new(shard: &Shard, typed: u32, keyable: u16, params: &MatchParams) -> Planned {
+        let mut planned = Planned { plans: Vec::with_capacity(shard.groups().len()), used: 0, sets: Vec::new(), open: Vec::new() };
+        for (gi, g) in shard.groups().iter().enumerate() {
+            let p = match plan(typed, keyable, g, params) {
+                None => NO_HIT,
+                Some(0) => {
+                    planned.open.push(gi as u32);
+                    0
+                }
+                Some(p) => {
+                    if p & keys::FAMILY != 0 {
+                        planned.sets.extend(keys::family_inside(g.keyable));
+                    }
+                    planned.used |= p;
+                    p
+                }
+            };
+            planned.plans.push(p);
+        }
+        planned.sets.sort_unstable();
+        planned.sets.dedup();
+        planned
+    }
+}
+
+/// Plans of recent single queries by (typed loci, keyable loci, min-loci),
+/// per shard: most queries share a few masks (every full ESS-12 profile
+/// has the same), and planning touches every group.
+#[derive(Debug, Default)]
+pub(crate) struct PlanCache(Mutex<HashMap<(u32, u16, u8), Arc<Planned>>>);
+
+impl PlanCache {
+    /// Masks kept at most; the cache is emptied when full.
+    const CAPACITY: usize = 1024;
+
+    fn get(&self, shard: &Shard, typed: u32, keyable: u16, params: &MatchParams) -> Arc<Planned> {
+        let key = (typed, keyable, params.min_loci);
+        let lock = || self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(p) = lock().get(&key) {
+            return Arc::clone(p);
+        }
+        let planned = Arc::new(Planned::new(shard, typed, keyable, params));
+        let mut cache = lock();
+        if cache.len() >= Self::CAPACITY {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&planned));
+        planned
+    }
 }
 
 impl Index {
@@ -203,124 +283,112 @@ struct ShardSearch<'a> {
 
 impl ShardSearch<'_> {
     /// Index of the class holding profile `id`.
-    fn class_index(&self, id: u32) -> Result<usize> {
-        let classes = self.shard.classes();
-        let i = classes.partition_point(|c| c.end <= id);
-        match classes.get(i) {
-            Some(c) if c.start <= id => Ok(i),
-            _ => Err(Error::corrupt(self.shard.path(), format!("posting names profile {id}, which does not exist"))),
-        }
+    fn class_of(&self, id: u32) -> Result<&Class> {
+        self.shard.class_of_id(id).ok_or_else(|| Error::corrupt(self.shard.path(), format!("posting names profile {id}, which does not exist")))
     }
 
-    /// One query: plan every class, scan where needed, probe the rest.
+    /// Index of the group holding profile `id`.
+    fn group_of(&self, id: u32) -> Result<usize> {
+        self.shard.group_index(id).ok_or_else(|| Error::corrupt(self.shard.path(), format!("posting names profile {id}, which does not exist")))
+    }
+
+    /// One query: plan every group (plans are cached per query masks),
+    /// probe widened or scan where no plan exists, probe the rest.
     fn one(&self, q: &Query) -> Result<Vec<Hit>> {
-        let classes = self.shard.classes();
-        let mut plans = Vec::with_capacity(classes.len());
-        let mut used: Plan = 0;
+        let planned = self.shard.plan_cache.get(self.shard, q.typed, q.keyable, self.params);
+        let groups = self.shard.groups();
         let mut hits = Vec::new();
         let mut candidates = Vec::new();
         let mut widening = None;
-        for (ci, c) in classes.iter().enumerate() {
-            let plan = match plan(q.typed, q.keyable, c, self.params) {
-                Some(0) => {
-                    if let Some(keys) = self.widened(q, c, &mut widening) {
-                        for key in keys {
-                            let postings = self.shard.bucket(self.shard.bucket_of(key))?;
-                            candidates.extend((0..postings.len()).map(|i| postings.get(i)).filter(|id| (c.start..c.end).contains(id)).map(|id| (id, ci)));
-                        }
-                    } else {
-                        for (id, r) in self.scan(q, c, self.shard.cores()) {
-                            hits.extend(self.finish(q, c, id, r)?);
-                        }
-                    }
-                    0
+        for &gi in &planned.open {
+            let g = &groups[gi as usize];
+            if let Some(keys) = self.widened(q, g, &mut widening) {
+                for key in keys {
+                    let postings = self.shard.bucket(self.shard.bucket_of(key))?;
+                    candidates.extend((0..postings.len()).map(|i| postings.get(i)).filter(|id| (g.start..g.end).contains(id)));
                 }
-                Some(p) => p,
-                None => 0,
-            };
-            used |= plan;
-            plans.push(plan);
+            } else {
+                hits.extend(self.scan_group(q, g, g.start..g.end)?);
+            }
         }
-        for m in bits(used) {
-            for key in q.keys(m) {
-                let postings = self.shard.bucket(self.shard.bucket_of(key))?;
-                for i in 0..postings.len() {
-                    let id = postings.get(i);
-                    let ci = self.class_index(id)?;
-                    if plans[ci] & (1 << m) != 0 {
-                        candidates.push((id, ci));
-                    }
+        for (bucket, tag) in self.probes(q, planned.used, &planned.sets) {
+            let postings = self.shard.bucket(bucket)?;
+            for i in 0..postings.len() {
+                let id = postings.get(i);
+                if planned.plans[self.group_of(id)?] & (1 << tag) != 0 {
+                    candidates.push(id);
                 }
             }
         }
         candidates.sort_unstable();
         candidates.dedup();
-        for (id, ci) in candidates {
-            hits.extend(self.check(q, &classes[ci], id)?);
+        for id in candidates {
+            hits.extend(self.check(q, id)?);
         }
         Ok(hits)
     }
 
+    /// The buckets a query probes for the members of `used` and for the
+    /// family sets `sets`, each with its tag (the plan bit that must be set
+    /// in the posting's group for the posting to be a candidate).
+    fn probes(&self, q: &Query, used: Plan, sets: &[u16]) -> Vec<(u32, u32)> {
+        let mut probes = Vec::new();
+        for m in bits(used & !keys::FAMILY) {
+            probes.extend(q.keys(m).into_iter().map(|k| (self.shard.bucket_of(k), m as u32)));
+        }
+        for &s in sets {
+            probes.extend(q.family_keys(s).into_iter().map(|k| (self.shard.family_bucket_of(k), keys::FAMILY.trailing_zeros())));
+        }
+        probes
+    }
+
     /// A chunk of queries as a join: returns (query index, hit) pairs.
     fn join(&self, qs: &[Query]) -> Result<Vec<(u32, Hit)>> {
-        let classes = self.shard.classes();
+        let groups = self.shard.groups();
         // Plans depend only on the query's masks: plan each distinct pair of
         // masks once (every full ESS-12 query shares one).
         let mut masks: Vec<(u32, u16)> = qs.iter().map(|q| (q.typed, q.keyable)).collect();
         masks.par_sort_unstable();
         masks.dedup();
-        let plans: Vec<Vec<Option<Plan>>> =
-            masks.par_iter().map(|&(typed, keyable)| classes.iter().map(|c| plan(typed, keyable, c, self.params)).collect()).collect();
-        let plans_of = |q: &Query| &plans[masks.binary_search(&(q.typed, q.keyable)).expect("every mask was planned")];
+        let planned_masks: Vec<Planned> = masks.par_iter().map(|&(typed, keyable)| Planned::new(self.shard, typed, keyable, self.params)).collect();
+        let planned = |q: &Query| &planned_masks[masks.binary_search(&(q.typed, q.keyable)).expect("every mask was planned")];
         // Probes by bucket, and scan requests.
-        let planned: Vec<(Vec<(u32, u32, u32)>, Vec<(u32, u32)>)> = qs
+        let requests: Vec<(Vec<(u32, u32, u32)>, Vec<(u32, u32)>)> = qs
             .par_iter()
             .enumerate()
             .map(|(qi, q)| {
-                let mut used: Plan = 0;
+                let planned = planned(q);
                 let mut scans = Vec::new();
                 let mut probes = Vec::new();
                 let mut widening = None;
-                for (ci, p) in plans_of(q).iter().enumerate() {
-                    match p {
-                        Some(0) => match self.widened(q, &classes[ci], &mut widening) {
-                            Some(keys) => probes.extend(keys.into_iter().map(|k| (self.shard.bucket_of(k), qi as u32, CLASS_FILTER + ci as u32))),
-                            None => scans.push((ci as u32, qi as u32)),
-                        },
-                        Some(p) => used |= p,
-                        None => {}
+                for &gi in &planned.open {
+                    match self.widened(q, &groups[gi as usize], &mut widening) {
+                        Some(keys) => probes.extend(keys.into_iter().map(|k| (self.shard.bucket_of(k), qi as u32, GROUP_FILTER + gi))),
+                        None => scans.push((gi, qi as u32)),
                     }
                 }
-                for m in bits(used) {
-                    for key in q.keys(m) {
-                        probes.push((self.shard.bucket_of(key), qi as u32, m as u32));
-                    }
-                }
+                probes.extend(self.probes(q, planned.used, &planned.sets).into_iter().map(|(b, tag)| (b, qi as u32, tag)));
                 (probes, scans)
             })
             .collect();
-        let (probes, scans): (Vec<_>, Vec<_>) = planned.into_iter().unzip();
+        let (probes, scans): (Vec<_>, Vec<_>) = requests.into_iter().unzip();
         let mut probes: Vec<(u32, u32, u32)> = probes.concat();
         let mut scans: Vec<(u32, u32)> = scans.concat();
         probes.par_sort_unstable();
         scans.par_sort_unstable();
 
-        // Read buckets in order; keep postings whose class the query probes with this member.
+        // Read buckets in order; keep postings whose group the query probes with this tag.
         let mut candidates: Vec<(u32, u32)> = probes
             .par_chunks(4096)
             .map(|chunk| {
                 let mut out = Vec::new();
-                for &(b, qi, filter) in chunk {
+                for &(b, qi, tag) in chunk {
                     let postings = self.shard.bucket(b)?;
-                    let plans = plans_of(&qs[qi as usize]);
+                    let plans = &planned(&qs[qi as usize]).plans;
                     for i in 0..postings.len() {
                         let id = postings.get(i);
-                        let ci = self.class_index(id)?;
-                        let wanted = if filter >= CLASS_FILTER {
-                            ci as u32 == filter - CLASS_FILTER
-                        } else {
-                            plans[ci].is_some_and(|p| p & (1 << filter) != 0)
-                        };
+                        let gi = self.group_of(id)?;
+                        let wanted = if tag >= GROUP_FILTER { gi as u32 == tag - GROUP_FILTER } else { plans[gi] & (1 << tag) != 0 };
                         if wanted {
                             out.push((id, qi));
                         }
@@ -339,8 +407,7 @@ impl ShardSearch<'_> {
             .map(|chunk| {
                 let mut out = Vec::new();
                 for &(id, qi) in chunk {
-                    let c = &classes[self.class_index(id)?];
-                    if let Some(hit) = self.check(&qs[qi as usize], c, id)? {
+                    if let Some(hit) = self.check(&qs[qi as usize], id)? {
                         out.push((qi, hit));
                     }
                 }
@@ -349,25 +416,19 @@ impl ShardSearch<'_> {
             .collect::<Result<Vec<_>>>()?
             .concat();
 
-        // Scan each class once per block of profiles for all queries that need it.
-        let groups: Vec<&[(u32, u32)]> = scans.chunk_by(|a, b| a.0 == b.0).collect();
-        let scanned = groups
+        // Scan each group once per block of profiles for all queries that need it.
+        let requests: Vec<&[(u32, u32)]> = scans.chunk_by(|a, b| a.0 == b.0).collect();
+        let scanned = requests
             .par_iter()
-            .flat_map_iter(|group| {
-                let c = &classes[group[0].0 as usize];
-                let blocks = (c.start..c.end).step_by(SCAN_BLOCK).map(move |s| (s, (s + SCAN_BLOCK as u32).min(c.end)));
-                blocks.map(move |(s, e)| (c, s, e, *group))
+            .flat_map_iter(|request| {
+                let g = &groups[request[0].0 as usize];
+                let blocks = (g.start..g.end).step_by(SCAN_BLOCK).map(move |s| s..(s + SCAN_BLOCK as u32).min(g.end));
+                blocks.map(move |ids| (g, ids, *request))
             })
-            .map(|(c, s, e, group)| {
-                let block = Class { start: s, end: e, ..*c };
+            .map(|(g, ids, request)| {
                 let mut out = Vec::new();
-                for &(_, qi) in group {
-                    let q = &qs[qi as usize];
-                    for (id, r) in self.scan(q, &block, self.shard.cores()) {
-                        if let Some(hit) = self.finish(q, c, id, r)? {
-                            out.push((qi, hit));
-                        }
-                    }
+                for &(_, qi) in request {
+                    out.extend(self.scan_group(&qs[qi as usize], g, ids.clone())?.into_iter().map(|hit| (qi, hit)));
                 }
                 Ok(out)
             })
@@ -376,37 +437,46 @@ impl ShardSearch<'_> {
         Ok(found)
     }
 
-    /// The widened probe of class `c` for `q`, if cheaper than a scan.
-    /// Classes too small to gain are left to the scan before any work.
-    fn widened(&self, q: &Query, c: &Class, widening: &mut Option<Widening>) -> Option<Vec<u64>> {
-        if PROBE_COST >= (c.end - c.start) as usize {
+    /// The widened probe of group `g` for `q`, if cheaper than a scan.
+    /// Groups too small to gain are left to the scan before any work.
+    fn widened(&self, q: &Query, g: &Group, widening: &mut Option<Widening>) -> Option<Vec<u64>> {
+        if PROBE_COST >= (g.end - g.start) as usize {
             return None;
         }
-        let compared = (q.typed & c.typed).count_ones();
+        let compared = (q.typed & g.typed).count_ones();
         let w = widening.get_or_insert_with(|| Widening::new(q, self.shard));
-        w.keys(q, c, compared > u32::from(self.params.min_loci))
+        w.keys(q, g, compared > u32::from(self.params.min_loci))
     }
 
-    /// Kernel scan of the ids `c.start..c.end`: those that can still be a
-    /// hit once the other loci are compared, tombstoned ones left out.
-    fn scan(&self, q: &Query, c: &Class, cores: &[u8]) -> Vec<(u32, CoreResult)> {
-        let other = ((q.typed & c.typed) >> ESS_COUNT).count_ones() as u8;
-        let min_core = self.params.min_loci.saturating_sub(other);
-        let range = c.start as usize * CORE_BYTES..c.end as usize * CORE_BYTES;
-        let mut out = Vec::new();
-        if let Some(block) = cores.get(range) {
-            q.core.scan(self.level, block, 1, min_core, |i, r| {
-                let id = c.start + i as u32;
-                if !self.tomb[id as usize] {
-                    out.push((id, r));
-                }
-            });
+    /// The hits among profiles `ids` of group `g`, by kernel scan.
+    fn scan_group(&self, q: &Query, g: &Group, ids: std::ops::Range<u32>) -> Result<Vec<Hit>> {
+        let mut hits = Vec::new();
+        for c in &self.shard.classes()[g.classes.clone()] {
+            let (start, end) = (c.start.max(ids.start), c.end.min(ids.end));
+            if start >= end || (q.typed & c.typed).count_ones() < u32::from(self.params.min_loci) {
+                continue;
+            }
+            let other = ((q.typed & c.typed) >> ESS_COUNT).count_ones() as u8;
+            let min_core = self.params.min_loci.saturating_sub(other);
+            let range = start as usize * CORE_BYTES..end as usize * CORE_BYTES;
+            let mut found = Vec::new();
+            if let Some(block) = self.shard.cores().get(range) {
+                q.core.scan(self.level, block, 1, min_core, |i, r| {
+                    let id = start + i as u32;
+                    if !self.tomb[id as usize] {
+                        found.push((id, r));
+                    }
+                });
+            }
+            for (id, r) in found {
+                hits.extend(self.finish(q, c, id, r)?);
+            }
         }
-        out
+        Ok(hits)
     }
 
-    /// Exact check of candidate `id` of class `c`.
-    fn check(&self, q: &Query, c: &Class, id: u32) -> Result<Option<Hit>> {
+    /// Exact check of candidate `id`.
+    fn check(&self, q: &Query, id: u32) -> Result<Option<Hit>> {
         if self.tomb.get(id as usize).is_none_or(|t| *t) {
             return Ok(None);
         }
@@ -415,7 +485,7 @@ impl ShardSearch<'_> {
         if r.differing > 1 {
             return Ok(None);
         }
-        self.finish(q, c, id, r)
+        self.finish(q, self.class_of(id)?, id, r)
     }
 
     /// Adds the loci beyond the ESS core to a kernel result and turns it into
@@ -466,9 +536,13 @@ impl ShardSearch<'_> {
 /// probed widened (the integration tests exercise the scans).
 const PROBE_COST: usize = if cfg!(test) { 0 } else { 25 };
 
-/// A probe's filter at or above this names a class (widened probe), below it
-/// a member of the plan.
-const CLASS_FILTER: u32 = 32;
+/// A probe's tag at or above this names a group (widened probe), below it
+/// a bit of the plan.
+const GROUP_FILTER: u32 = 32;
+
+/// The plan of a group where no hit is possible (in the batch tables): a
+/// bit that no probe tag tests, so that 0 keeps meaning "widen or scan".
+const NO_HIT: Plan = 1 << 30;
 
 /// Profiles scanned per block in a batch (fits the L2 cache).
 const SCAN_BLOCK: usize = 4096;
@@ -498,3 +572,4 @@ mod tests {
         }
     }
 }
+

@@ -32,7 +32,7 @@ use crate::{Error, Result};
 const MAGIC: &[u8; 8] = b"HITDEXSH";
 const FOOTER_MAGIC: &[u8; 8] = b"HDXSHEND";
 /// Format version written and accepted.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const CATEGORY_DNA: u32 = 1;
 const HEADER_BYTES: usize = 64;
 const FOOTER_BYTES: usize = 64;
@@ -63,6 +63,8 @@ enum Section {
     Tokens,
 }
 const SECTIONS: usize = 13;
+/// Ids per block of the group lookup table.
+const GROUP_BLOCK_LOG2: u32 = 8;
 /// Bytes of the observed-token bitmaps: 256 bits per ESS locus.
 const TOKEN_BYTES: usize = ESS_COUNT * 32;
 
@@ -91,6 +93,38 @@ impl Class {
     pub fn extras_width(&self) -> usize {
         2 * self.extra_loci().count_ones() as usize
     }
+}
+
+/// A group: the consecutive classes with the same keyable ESS loci. A
+/// query plans its probes once per group, not once per class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The keyable ESS loci of every class in the group.
+    pub keyable: u16,
+    /// Loci typed in any class of the group.
+    pub typed: u32,
+    /// Indices of its classes.
+    pub classes: std::ops::Range<usize>,
+    /// First profile id.
+    pub start: u32,
+    /// One past the last profile id.
+    pub end: u32,
+}
+
+/// The groups of classes in id order (runs of equal keyable loci).
+fn groups_of(classes: &[Class]) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for (i, c) in classes.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if g.keyable == c.keyable => {
+                g.typed |= c.typed;
+                g.classes.end = i + 1;
+                g.end = c.end;
+            }
+            _ => groups.push(Group { keyable: c.keyable, typed: c.typed, classes: i..i + 1, start: c.start, end: c.end }),
+        }
+    }
+    groups
 }
 
 /// Typed loci and keyable ESS loci of a profile.
@@ -127,10 +161,14 @@ pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
         return Err(Error::Invalid(format!("a shard holds at most {MAX_PROFILES} profiles, got {}", records.len())));
     }
     let n = records.len();
-    // Order by class, keeping input order within a class.
+    // Order by keyable loci, then typed loci (so that classes with the same
+    // keyable loci form one group), keeping input order within a class.
     let classes_of: Vec<(u32, u16)> = records.iter().map(|r| class_of(r.profile)).collect();
     let mut order: Vec<u32> = (0..n as u32).collect();
-    order.sort_by_key(|&i| classes_of[i as usize]);
+    order.sort_by_key(|&i| {
+        let (typed, keyable) = classes_of[i as usize];
+        (keyable, typed)
+    });
 
     let mut cores = vec![0u8; n * CORE_BYTES + 32];
     let mut class_bytes = Vec::new();
@@ -234,18 +272,32 @@ fn observed_tokens(cores: &[u8], n: usize) -> Vec<u8> {
     maps
 }
 
-/// Posts every profile under each member whose loci are keyable in it.
-/// Returns log2 of the bucket count, the bucket offsets (u32, one more than
-/// buckets) and the postings (3-byte ids, ascending within a bucket).
-fn build_postings(cores: &[u8], n: usize, classes_of: &[(u32, u16)], order: &[u32]) -> (u32, Vec<u8>, Vec<u8>) {
+/// The two posting tables: members (every profile, several postings per
+/// bucket) and family sets (profiles with few keyable loci only, about one
+/// posting per bucket, so that the many family probes of a query read
+/// almost no postings of other keys). Returns log2 of each table's bucket
+/// count, the bucket offsets (u32; members' buckets and their end, then the
+/// family's buckets and their end) and the postings (3-byte ids, ascending
+/// within a bucket, then 4 bytes of padding).
+fn build_postings(cores: &[u8], n: usize, classes_of: &[(u32, u16)], order: &[u32]) -> ([u32; 2], Vec<u8>, Vec<u8>) {
+    let keyable = |id: usize| classes_of[order[id] as usize].1;
+    let (m_log2, m_starts, mut postings) = build_table(cores, n, POSTINGS_PER_BUCKET, |id| keys::members_inside(keyable(id)));
+    let (f_log2, f_starts, f_postings) = build_table(cores, n, 1, |id| keys::family_inside(keyable(id)).map(|s| (keys::family_salt(s), s)));
+    let base = (postings.len() / POSTING_BYTES) as u32;
+    postings.extend_from_slice(&f_postings);
+    postings.extend_from_slice(&[0; 4]);
+    let buckets = m_starts.iter().chain(f_starts.iter().map(|s| s + base).collect::<Vec<_>>().iter()).flat_map(|s| s.to_le_bytes()).collect();
+    ([m_log2, f_log2], buckets, postings)
+}
+
+/// One posting table: every profile `id` posted under the keys
+/// `posted(id)` yields as (salt, loci), about `per_bucket` postings to a
+/// bucket. Returns log2 of the bucket count, the bucket starts (one more
+/// than buckets) and the postings.
+fn build_table<I: Iterator<Item = (usize, u16)>>(cores: &[u8], n: usize, per_bucket: usize, posted: impl Fn(usize) -> I + Sync) -> (u32, Vec<u32>, Vec<u8>) {
     use rayon::prelude::*;
-    let members_of = |id: usize| {
-        let keyable = classes_of[order[id] as usize].1;
-        (0..keys::MEMBERS).filter(move |&m| keys::member_mask(m) & !keyable == 0)
-    };
-    let entries: usize = (0..n).map(|id| members_of(id).count()).sum();
-    let buckets_log2 = (entries / POSTINGS_PER_BUCKET).max(1).next_power_of_two().trailing_zeros();
-    let shift = 64 - buckets_log2;
+    let entries: usize = (0..n).into_par_iter().map(|id| posted(id).count()).sum();
+    let buckets_log2 = (entries / per_bucket).max(1).next_power_of_two().trailing_zeros();
     // Bucket of each entry, profile by profile (parallel), then a counting sort.
     let chunk = 1 << 16;
     let per_chunk: Vec<Vec<u32>> = (0..n.div_ceil(chunk))
@@ -254,9 +306,9 @@ fn build_postings(cores: &[u8], n: usize, classes_of: &[(u32, u16)], order: &[u3
             let mut out = Vec::new();
             for id in c * chunk..((c + 1) * chunk).min(n) {
                 let core = &cores[id * CORE_BYTES..(id + 1) * CORE_BYTES];
-                for m in members_of(id) {
-                    let parts = keys::member_loci(m).map(|l| keys::stored_part(Genotype::from_codes([core[2 * l], core[2 * l + 1]])));
-                    out.push(if buckets_log2 == 0 { 0 } else { (keys::key(m, parts) >> shift) as u32 });
+                for (salt, loci) in posted(id) {
+                    let parts = keys::loci(loci).map(|l| keys::stored_part(Genotype::from_codes([core[2 * l], core[2 * l + 1]])));
+                    out.push(bucket_in(keys::key(salt, parts), buckets_log2));
                 }
             }
             out
@@ -271,26 +323,31 @@ fn build_postings(cores: &[u8], n: usize, classes_of: &[(u32, u16)], order: &[u3
         starts[i + 1] += starts[i];
     }
     let mut fill: Vec<u32> = starts[..bucket_count].to_vec();
-    let mut postings = vec![0u8; entries * POSTING_BYTES + 4];
-    let mut id = 0usize;
+    let mut postings = vec![0u8; entries * POSTING_BYTES];
     for (c, buckets) in per_chunk.iter().enumerate() {
         let mut it = buckets.iter();
         for pid in c * chunk..((c + 1) * chunk).min(n) {
-            debug_assert!(id <= pid);
-            id = pid;
-            for _ in members_of(pid) {
-                let b = *it.next().expect("one bucket per member") as usize;
+            for _ in posted(pid) {
+                let b = *it.next().expect("one bucket per posting") as usize;
                 let at = fill[b] as usize * POSTING_BYTES;
                 postings[at..at + POSTING_BYTES].copy_from_slice(&(pid as u32).to_le_bytes()[..POSTING_BYTES]);
                 fill[b] += 1;
             }
         }
     }
-    let buckets: Vec<u8> = starts.iter().flat_map(|s| s.to_le_bytes()).collect();
-    (buckets_log2, buckets, postings)
+    (buckets_log2, starts, postings)
 }
 
-fn write_file(path: &Path, sections: &[&[u8]; SECTIONS], n: u64, classes: u64, buckets_log2: u32, created: u64) -> Result<()> {
+/// The bucket of `key` in a table of 2^`log2` buckets.
+fn bucket_in(key: u64, log2: u32) -> u32 {
+    if log2 == 0 {
+        0
+    } else {
+        (key >> (64 - log2)) as u32
+    }
+}
+
+fn write_file(path: &Path, sections: &[&[u8]; SECTIONS], n: u64, classes: u64, buckets_log2: [u32; 2], created: u64) -> Result<()> {
     let table_end = HEADER_BYTES + SECTIONS * 16 + 32;
     let mut offset = table_end.next_multiple_of(ALIGN);
     let mut table = Vec::with_capacity(SECTIONS * 16);
@@ -306,7 +363,7 @@ fn write_file(path: &Path, sections: &[&[u8]; SECTIONS], n: u64, classes: u64, b
     header.extend_from_slice(&CATEGORY_DNA.to_le_bytes());
     header.extend_from_slice(&n.to_le_bytes());
     header.extend_from_slice(&classes.to_le_bytes());
-    header.extend_from_slice(&buckets_log2.to_le_bytes());
+    header.extend_from_slice(&(buckets_log2[0] | buckets_log2[1] << 8).to_le_bytes());
     header.extend_from_slice(&(SECTIONS as u32).to_le_bytes());
     header.extend_from_slice(&created.to_le_bytes());
     header.extend_from_slice(&(total as u64).to_le_bytes());
@@ -390,7 +447,13 @@ pub struct Shard {
     map: Mmap,
     n: usize,
     classes: Vec<Class>,
-    buckets_log2: u32,
+    groups: Vec<Group>,
+    /// For each block of 2^[`GROUP_BLOCK_LOG2`] ids, the group of its first id.
+    group_starts: Vec<u32>,
+    /// Plans of recent queries (see [`super::search`]).
+    pub(crate) plan_cache: super::search::PlanCache,
+    /// log2 of the bucket counts of the member and the family tables.
+    buckets_log2: [u32; 2],
     created: u64,
     sections: [(usize, usize); SECTIONS],
     /// Observed key tokens per ESS locus (from the small tokens section).
@@ -439,7 +502,8 @@ impl Shard {
         }
         let n = u64_at(b, 16).unwrap_or(0) as usize;
         let class_count = u64_at(b, 24).unwrap_or(0) as usize;
-        let buckets_log2 = u32_at(b, 32).unwrap_or(0);
+        let logs = u32_at(b, 32).unwrap_or(u32::MAX);
+        let buckets_log2 = [logs & 0xff, logs >> 8];
         let created = u64_at(b, 40).unwrap_or(0);
         let total = u64_at(b, 48).unwrap_or(0) as usize;
         if total != b.len() {
@@ -448,7 +512,7 @@ impl Shard {
         if &b[b.len() - 8..] != FOOTER_MAGIC {
             return Err(bad("footer missing (truncated?)".into()));
         }
-        if n > MAX_PROFILES || buckets_log2 > 32 {
+        if n > MAX_PROFILES || buckets_log2[0] > 31 || buckets_log2[1] > 31 {
             return Err(bad("impossible counts in header".into()));
         }
         let mut sections = [(0usize, 0usize); SECTIONS];
@@ -473,14 +537,18 @@ impl Shard {
         expect(Section::AuthorityIds, n * 2)?;
         expect(Section::Kinds, n)?;
         expect(Section::Added, n * 4)?;
-        expect(Section::Buckets, ((1usize << buckets_log2) + 1) * 4)?;
+        expect(Section::Buckets, ((1usize << buckets_log2[0]) + (1usize << buckets_log2[1]) + 2) * 4)?;
         expect(Section::Tokens, TOKEN_BYTES)?;
         if sections[Section::Postings as usize].1 % POSTING_BYTES != 1 {
             return Err(bad("postings section has a partial entry".into()));
         }
         let mut shard =
-            Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), buckets_log2, created, sections, tokens: Default::default() };
+            Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), groups: Vec::new(), group_starts: Vec::new(), plan_cache: Default::default(), buckets_log2, created, sections, tokens: Default::default() };
         shard.classes = shard.read_classes()?;
+        shard.groups = groups_of(&shard.classes);
+        shard.group_starts = (0..n.div_ceil(1 << GROUP_BLOCK_LOG2))
+            .map(|b| shard.groups.partition_point(|g| (g.end as usize) <= b << GROUP_BLOCK_LOG2) as u32)
+            .collect();
         let maps = shard.section(Section::Tokens);
         shard.tokens = std::array::from_fn(|l| {
             (0..=255u8).filter(|&t| maps[l * 32 + usize::from(t / 8)] & (1 << (t % 8)) != 0).collect()
@@ -549,6 +617,24 @@ impl Shard {
     /// The classes, in id order.
     pub fn classes(&self) -> &[Class] {
         &self.classes
+    }
+
+    /// The groups of classes, in id order.
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// Index of the group holding profile `id`, if any: a table lookup,
+    /// then a search among the groups of one block of ids (this runs for
+    /// every posting a query reads).
+    #[inline]
+    pub fn group_index(&self, id: u32) -> Option<usize> {
+        let block = (id >> GROUP_BLOCK_LOG2) as usize;
+        let from = *self.group_starts.get(block)? as usize;
+        let to = self.group_starts.get(block + 1).map_or(self.groups.len(), |&t| t as usize + 1).min(self.groups.len());
+        let candidates = self.groups.get(from..to)?;
+        let i = from + candidates.partition_point(|g| g.end <= id);
+        self.groups.get(i).filter(|g| g.start <= id).map(|_| i)
     }
 
     /// All cores: 24 bytes per profile, then 32 bytes of padding.
@@ -642,14 +728,17 @@ impl Shard {
         &self.tokens[l]
     }
 
-    /// The posting bucket a key falls in.
+    /// The posting bucket a member key falls in.
     #[inline]
     pub fn bucket_of(&self, key: u64) -> u32 {
-        if self.buckets_log2 == 0 {
-            0
-        } else {
-            (key >> (64 - self.buckets_log2)) as u32
-        }
+        bucket_in(key, self.buckets_log2[0])
+    }
+
+    /// The posting bucket a family key falls in (after the members' buckets
+    /// and their end offset).
+    #[inline]
+    pub fn family_bucket_of(&self, key: u64) -> u32 {
+        (1 << self.buckets_log2[0]) + 1 + bucket_in(key, self.buckets_log2[1])
     }
 
     /// The profile ids of bucket `b`, ascending, as 3-byte little-endian
@@ -695,7 +784,7 @@ impl Shard {
         let posting_count = (self.section(Section::Postings).len() / POSTING_BYTES) as u32;
         let bucket_offs = self.section(Section::Buckets);
         let mut prev = 0;
-        for i in 0..=(1usize << self.buckets_log2) {
+        for i in 0..bucket_offs.len() / 4 {
             let o = u32_at(bucket_offs, i * 4).unwrap_or(u32::MAX);
             if o < prev || o > posting_count {
                 return Err(Error::corrupt(&self.path, format!("bucket offset {i} out of order")));

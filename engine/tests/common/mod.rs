@@ -61,6 +61,23 @@ pub fn vary(p: &[Genotype; LOCUS_COUNT], seed: u64) -> [Genotype; LOCUS_COUNT] {
     g
 }
 
+/// A sparse trace of `p`: only four to seven ESS loci kept (the other loci
+/// stay), so that groups with few keyable loci and their subset keys occur.
+pub fn sparse(p: &[Genotype; LOCUS_COUNT], seed: u64) -> [Genotype; LOCUS_COUNT] {
+    let mut g = *p;
+    let keep = 4 + (seed % 4) as usize;
+    let mut order: Vec<usize> = (0..ESS_COUNT).collect();
+    let mut s = seed;
+    for i in (1..ESS_COUNT).rev() {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        order.swap(i, (s >> 33) as usize % (i + 1));
+    }
+    for &l in &order[keep..] {
+        g[l] = Genotype::UNTYPED;
+    }
+    g
+}
+
 pub fn profile(i: usize, loci: [Genotype; LOCUS_COUNT]) -> Profile {
     Profile {
         reference: format!("R{i}"),
@@ -79,13 +96,17 @@ pub fn database() -> impl Strategy<Value = (Vec<Profile>, Vec<Profile>)> {
             if i % 3 == 0 {
                 db.push(profile(db.len(), vary(l, seed ^ i as u64)));
             }
+            if i % 4 == 1 {
+                db.push(profile(db.len(), sparse(&vary(l, seed ^ !(i as u64)), seed.wrapping_add(i as u64))));
+            }
         }
         db.retain(|p| p.typed_loci() >= 6);
         let queries = base
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let mut q = profile(i, vary(l, seed.rotate_left(7) ^ i as u64));
+                let varied = vary(l, seed.rotate_left(7) ^ i as u64);
+                let mut q = profile(i, if i % 5 == 2 { sparse(&varied, seed ^ i as u64) } else { varied });
                 q.reference = format!("Q{i}");
                 q
             })
