@@ -66,7 +66,7 @@ pub struct Locus(u8);
 impl Locus {
     /// The locus at canonical index `i`, if there is one.
     pub fn from_index(i: usize) -> Option<Locus> {
-        (i < LOCUS_COUNT).then(|| Locus(i as u8))
+        (i < LOCUS_COUNT).then_some(Locus(i as u8))
     }
 
     /// Canonical index.

@@ -117,7 +117,7 @@ fn pairs(locus: Locus, a: u8, b: u8, tolerance: bool) -> bool {
         return true;
     }
     let r = locus.repeat();
-    let microvariant = a % r != 0 || b % r != 0;
+    let microvariant = !a.is_multiple_of(r) || !b.is_multiple_of(r);
     tolerance && microvariant && a.abs_diff(b) == 1
 }
 

@@ -62,7 +62,10 @@
 //!    hit.
 //!
 //! Plans depend only on (A, whether a near match is possible) and are
-//! computed once per process ([`plan`]).
+//! computed once per process ([`plan`]). Keys are salted with the member
+//! and whether the profile is keyable at all twelve loci
+//! ([`member_salt`]); the query uses the salt of the group it probes for,
+//! so the argument holds per salt.
 
 use std::sync::OnceLock;
 
@@ -147,7 +150,23 @@ fn greedy_cover(k: u32) -> Vec<u16> {
 /// The members a profile with keyable loci `keyable` is posted under, as
 /// (salt, loci).
 pub fn members_inside(keyable: u16) -> impl Iterator<Item = (usize, u16)> {
-    (0..MEMBERS).filter(move |&m| member_mask(m) & !keyable == 0).map(|m| (m, member_mask(m)))
+    (0..MEMBERS).filter(move |&m| member_mask(m) & !keyable == 0).map(move |m| (member_salt(m, keyable), member_mask(m)))
+}
+
+/// All twelve ESS loci.
+pub const ALL_ESS: u16 = (1 << ESS_COUNT) - 1;
+
+/// The key salt of member `m` for a profile with keyable loci `keyable`.
+/// Profiles keyable at all twelve ESS loci (most persons) have keys of
+/// their own, so that the triples probed for partial profiles do not read
+/// the postings of millions of persons (and the other way round). A query
+/// probes a member with the salt of the groups whose plan names it.
+pub fn member_salt(m: usize, keyable: u16) -> usize {
+    if keyable == ALL_ESS {
+        m + 32
+    } else {
+        m
+    }
 }
 
 /// The loci of a mask over the ESS loci, ascending.

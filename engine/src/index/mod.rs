@@ -155,11 +155,9 @@ impl Index {
         let mut m = index.manifest.clone();
         m.generation += 1;
         let now = now();
-        let mut first = 0;
-        for chunk in profiles.chunks(shard::MAX_PROFILES) {
+        for (number, chunk) in profiles.chunks(shard::MAX_PROFILES).enumerate() {
             let records = chunk.iter().map(|p| Record { profile: p, added: now as u32 });
-            m.shards.push(write_new_shard(dir, m.generation, first, records, now)?);
-            first += 1;
+            m.shards.push(write_new_shard(dir, m.generation, number, records, now)?);
         }
         drop(index);
         m.write(dir)?;

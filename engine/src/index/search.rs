@@ -57,9 +57,10 @@ impl Query {
         Query { loci: p.loci, typed, keyable, core: CoreQuery::new(&p.loci, tolerance), parts, tolerance }
     }
 
-    /// Every key the query probes for member `m`.
-    fn keys(&self, m: usize) -> Vec<u64> {
-        member_keys(m, keys::member_mask(m), |l| &self.parts[l])
+    /// Every key the query probes for member `m` in groups with keyable
+    /// loci like `keyable` (see [`keys::member_salt`]).
+    fn keys(&self, m: usize, keyable: u16) -> Vec<u64> {
+        member_keys(keys::member_salt(m, keyable), keys::member_mask(m), |l| &self.parts[l])
     }
 
     /// Every key the query probes for the family set `loci`.
@@ -119,13 +120,13 @@ impl Widening {
         if cost.saturating_mul(PROBE_COST) >= (g.end - g.start) as usize {
             return None;
         }
-        let mask = keys::member_mask(m);
+        let (salt, mask) = (keys::member_salt(m, g.keyable), keys::member_mask(m));
         if !near {
-            return Some(member_keys(m, mask, |l| &self.compatible[l]));
+            return Some(member_keys(salt, mask, |l| &self.compatible[l]));
         }
         let mut all = Vec::with_capacity(cost);
         for x in keys::member_loci(m) {
-            all.extend(member_keys(m, mask, |l| if l == x { &self.wide[l] } else { &self.compatible[l] }));
+            all.extend(member_keys(salt, mask, |l| if l == x { &self.wide[l] } else { &self.compatible[l] }));
         }
         all.sort_unstable();
         all.dedup();
@@ -164,8 +165,9 @@ pub(crate) struct Planned {
     /// Per group: [`NO_HIT`], `0` (probe widened or scan: see `open`), or
     /// the members to probe, maybe with [`keys::FAMILY`].
     plans: Vec<Plan>,
-    /// Every member any group's plan probes, and [`keys::FAMILY`] if any.
-    used: Plan,
+    /// Every member any group's plan probes, and [`keys::FAMILY`] if any:
+    /// for groups keyable at all twelve ESS loci (`used[1]`) and others.
+    used: [Plan; 2],
     /// The family sets to probe.
     sets: Vec<u16>,
     /// The groups with plan `0`.
@@ -174,7 +176,7 @@ pub(crate) struct Planned {
 
 impl Planned {
     fn new(shard: &Shard, typed: u32, keyable: u16, params: &MatchParams) -> Planned {
-        let mut planned = Planned { plans: Vec::with_capacity(shard.groups().len()), used: 0, sets: Vec::new(), open: Vec::new() };
+        let mut planned = Planned { plans: Vec::with_capacity(shard.groups().len()), used: [0; 2], sets: Vec::new(), open: Vec::new() };
         for (gi, g) in shard.groups().iter().enumerate() {
             let p = match plan(typed, keyable, g, params) {
                 None => NO_HIT,
@@ -186,7 +188,7 @@ impl Planned {
                     if p & keys::FAMILY != 0 {
                         planned.sets.extend(keys::family_inside(g.keyable));
                     }
-                    planned.used |= p;
+                    planned.used[usize::from(g.keyable == keys::ALL_ESS)] |= p;
                     p
                 }
             };
@@ -282,7 +284,7 @@ struct ShardSearch<'a> {
 }
 
 impl ShardSearch<'_> {
-    /// Index of the class holding profile `id`.
+    /// The class holding profile `id`.
     fn class_of(&self, id: u32) -> Result<&Class> {
         self.shard.class_of_id(id).ok_or_else(|| Error::corrupt(self.shard.path(), format!("posting names profile {id}, which does not exist")))
     }
@@ -331,10 +333,12 @@ impl ShardSearch<'_> {
     /// The buckets a query probes for the members of `used` and for the
     /// family sets `sets`, each with its tag (the plan bit that must be set
     /// in the posting's group for the posting to be a candidate).
-    fn probes(&self, q: &Query, used: Plan, sets: &[u16]) -> Vec<(u32, u32)> {
+    fn probes(&self, q: &Query, used: [Plan; 2], sets: &[u16]) -> Vec<(u32, u32)> {
         let mut probes = Vec::new();
-        for m in bits(used & !keys::FAMILY) {
-            probes.extend(q.keys(m).into_iter().map(|k| (self.shard.bucket_of(k), m as u32)));
+        for (plan, keyable) in used.into_iter().zip([0, keys::ALL_ESS]) {
+            for m in bits(plan & !keys::FAMILY) {
+                probes.extend(q.keys(m, keyable).into_iter().map(|k| (self.shard.bucket_of(k), m as u32)));
+            }
         }
         for &s in sets {
             probes.extend(q.family_keys(s).into_iter().map(|k| (self.shard.family_bucket_of(k), keys::FAMILY.trailing_zeros())));
@@ -353,7 +357,8 @@ impl ShardSearch<'_> {
         let planned_masks: Vec<Planned> = masks.par_iter().map(|&(typed, keyable)| Planned::new(self.shard, typed, keyable, self.params)).collect();
         let planned = |q: &Query| &planned_masks[masks.binary_search(&(q.typed, q.keyable)).expect("every mask was planned")];
         // Probes by bucket, and scan requests.
-        let requests: Vec<(Vec<(u32, u32, u32)>, Vec<(u32, u32)>)> = qs
+        type Requests = (Vec<(u32, u32, u32)>, Vec<(u32, u32)>);
+        let requests: Vec<Requests> = qs
             .par_iter()
             .enumerate()
             .map(|(qi, q)| {

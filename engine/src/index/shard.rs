@@ -32,7 +32,7 @@ use crate::{Error, Result};
 const MAGIC: &[u8; 8] = b"HITDEXSH";
 const FOOTER_MAGIC: &[u8; 8] = b"HDXSHEND";
 /// Format version written and accepted.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const CATEGORY_DNA: u32 = 1;
 const HEADER_BYTES: usize = 64;
 const FOOTER_BYTES: usize = 64;
@@ -519,7 +519,7 @@ impl Shard {
         for (i, s) in sections.iter_mut().enumerate() {
             let off = u64_at(b, HEADER_BYTES + 16 * i).unwrap_or(u64::MAX) as usize;
             let len = u64_at(b, HEADER_BYTES + 16 * i + 8).unwrap_or(u64::MAX) as usize;
-            if off % ALIGN != 0 || off.checked_add(len).is_none_or(|end| end > b.len() - FOOTER_BYTES) {
+            if !off.is_multiple_of(ALIGN) || off.checked_add(len).is_none_or(|end| end > b.len() - FOOTER_BYTES) {
                 return Err(bad(format!("section {i} lies outside the file")));
             }
             *s = (off, len);

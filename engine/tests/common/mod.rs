@@ -43,9 +43,9 @@ pub fn vary(p: &[Genotype; LOCUS_COUNT], seed: u64) -> [Genotype; LOCUS_COUNT] {
         s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (s >> 33) % k
     };
-    for l in 0..LOCUS_COUNT {
-        if g[l].is_typed() && next(8) == 0 {
-            g[l] = Genotype::UNTYPED;
+    for locus in &mut g {
+        if locus.is_typed() && next(8) == 0 {
+            *locus = Genotype::UNTYPED;
         }
     }
     let l = next(ESS_COUNT as u64) as usize;
@@ -82,7 +82,7 @@ pub fn profile(i: usize, loci: [Genotype; LOCUS_COUNT]) -> Profile {
     Profile {
         reference: format!("R{i}"),
         authority: ["DE-BKA", "NL-NFI", "FR-PTS"][i % 3].to_string(),
-        kind: if i % 5 == 0 { Kind::Trace } else { Kind::Person },
+        kind: if i.is_multiple_of(5) { Kind::Trace } else { Kind::Person },
         loci,
         amelogenin: [0, 0],
     }
