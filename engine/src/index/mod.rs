@@ -124,8 +124,10 @@ impl Index {
         let k = shard_count.clamp(1, profiles.len());
         let per = profiles.len().div_ceil(k).max(profiles.len().div_ceil(shard::MAX_PROFILES));
         let now = now();
+        // Shards are written in parallel (each is also built in parallel
+        // inside; much of its build is sequential).
         let entries = profiles
-            .chunks(per)
+            .par_chunks(per)
             .enumerate()
             .map(|(i, chunk)| write_new_shard(dir, 1, i, chunk.iter().map(|p| Record { profile: p, added: now as u32 }), now))
             .collect::<Result<Vec<_>>>()?;
