@@ -28,9 +28,11 @@
 //!    key: a locus with a wildcard is not keyable.
 //! 2. *Some probed member lies in A \ {x}.* P's *class* (which loci it has
 //!    typed, which ESS loci are keyable) is stored with the shard, and
-//!    classes with the same keyable loci K form a *group*; the query plans
-//!    per group, with A = K ∩ (query's keyable loci) and an upper bound of
-//!    |C| (the loci typed in the query and in any class of the group). If
+//!    classes with the same keyable loci K form a *group* (a class typed
+//!    at exactly K is a group of its own); the query plans per group, with
+//!    A = K ∩ (query's keyable loci) and an upper bound of |C| (the loci
+//!    typed in the query and in any class of the group; exact for a
+//!    single class). If
 //!    the bound is below min-loci no hit is possible. If it equals min-loci
 //!    a hit must be full (no x), and the plan probes one member ⊆ A.
 //!    Otherwise the plan probes members ⊆ A such that every locus x of A is

@@ -59,13 +59,13 @@ impl Query {
 
     /// Every key the query probes for member `m` in groups with keyable
     /// loci like `keyable` (see [`keys::member_salt`]).
-    fn keys(&self, m: usize, keyable: u16) -> Vec<u64> {
-        member_keys(keys::member_salt(m, keyable), keys::member_mask(m), |l| &self.parts[l])
+    fn keys(&self, m: usize, keyable: u16, emit: impl FnMut(u64)) {
+        for_each_key(keys::member_salt(m, keyable), keys::member_mask(m), |l| &self.parts[l], emit);
     }
 
     /// Every key the query probes for the family set `loci`.
-    fn family_keys(&self, loci: u16) -> Vec<u64> {
-        member_keys(keys::family_salt(loci), loci, |l| &self.parts[l])
+    fn family_keys(&self, loci: u16, emit: impl FnMut(u64)) {
+        for_each_key(keys::family_salt(loci), loci, |l| &self.parts[l], emit);
     }
 }
 
@@ -135,13 +135,41 @@ impl Widening {
 }
 
 /// The keys with salt `salt` over the ESS loci `loci` when locus `l` takes
-/// its parts from `parts(l)`: one key per combination.
-fn member_keys<'p>(salt: usize, loci: u16, parts: impl Fn(usize) -> &'p [u16]) -> Vec<u64> {
-    let mut combos: Vec<Vec<u16>> = vec![Vec::new()];
+/// its parts from `parts(l)`: one key per combination, passed to `emit`.
+fn for_each_key<'p>(salt: usize, loci: u16, parts: impl Fn(usize) -> &'p [u16], mut emit: impl FnMut(u64)) {
+    let mut choices: [&[u16]; ESS_COUNT] = [&[]; ESS_COUNT];
+    let mut n = 0;
     for l in keys::loci(loci) {
-        combos = combos.iter().flat_map(|c| parts(l).iter().map(move |&p| [c.as_slice(), &[p]].concat())).collect();
+        choices[n] = parts(l);
+        n += 1;
     }
-    combos.into_iter().map(|c| keys::key(salt, c)).collect()
+    if choices[..n].iter().any(|c| c.is_empty()) {
+        return;
+    }
+    // An odometer over the choices, last locus fastest.
+    let mut at = [0usize; ESS_COUNT];
+    'next: loop {
+        emit(keys::key(salt, (0..n).map(|i| choices[i][at[i]])));
+        let mut i = n;
+        loop {
+            if i == 0 {
+                break 'next;
+            }
+            i -= 1;
+            at[i] += 1;
+            if at[i] < choices[i].len() {
+                break;
+            }
+            at[i] = 0;
+        }
+    }
+}
+
+/// [`for_each_key`], collected.
+fn member_keys<'p>(salt: usize, loci: u16, parts: impl Fn(usize) -> &'p [u16]) -> Vec<u64> {
+    let mut keys = Vec::new();
+    for_each_key(salt, loci, parts, |k| keys.push(k));
+    keys
 }
 
 /// What a query with typed loci `typed` and keyable ESS loci `keyable` does
@@ -313,8 +341,16 @@ impl ShardSearch<'_> {
                 hits.extend(self.scan_group(q, g, g.start..g.end)?);
             }
         }
-        for (bucket, tag) in self.probes(q, planned.used, &planned.sets) {
-            let postings = self.shard.bucket(bucket)?;
+        let probes = self.probes(q, planned.used, &planned.sets);
+        // Three passes so that the memory loads of all probes overlap.
+        for &(bucket, _) in &probes {
+            self.shard.prefetch_bucket(bucket);
+        }
+        let buckets = probes.iter().map(|&(bucket, tag)| Ok((self.shard.bucket(bucket)?, tag))).collect::<Result<Vec<_>>>()?;
+        for (postings, _) in &buckets {
+            postings.prefetch();
+        }
+        for (postings, tag) in buckets {
             for i in 0..postings.len() {
                 let id = postings.get(i);
                 if planned.plans[self.group_of(id)?] & (1 << tag) != 0 {
@@ -324,7 +360,10 @@ impl ShardSearch<'_> {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        for id in candidates {
+        for (i, &id) in candidates.iter().enumerate() {
+            if let Some(&ahead) = candidates.get(i + PREFETCH_AHEAD) {
+                self.shard.prefetch_core(ahead);
+            }
             hits.extend(self.check(q, id)?);
         }
         Ok(hits)
@@ -337,11 +376,11 @@ impl ShardSearch<'_> {
         let mut probes = Vec::new();
         for (plan, keyable) in used.into_iter().zip([0, keys::ALL_ESS]) {
             for m in bits(plan & !keys::FAMILY) {
-                probes.extend(q.keys(m, keyable).into_iter().map(|k| (self.shard.bucket_of(k), m as u32)));
+                q.keys(m, keyable, |k| probes.push((self.shard.bucket_of(k), m as u32)));
             }
         }
         for &s in sets {
-            probes.extend(q.family_keys(s).into_iter().map(|k| (self.shard.family_bucket_of(k), keys::FAMILY.trailing_zeros())));
+            q.family_keys(s, |k| probes.push((self.shard.family_bucket_of(k), keys::FAMILY.trailing_zeros())));
         }
         probes
     }
@@ -411,7 +450,10 @@ impl ShardSearch<'_> {
             .par_chunks(4096)
             .map(|chunk| {
                 let mut out = Vec::new();
-                for &(id, qi) in chunk {
+                for (i, &(id, qi)) in chunk.iter().enumerate() {
+                    if let Some(&(ahead, _)) = chunk.get(i + PREFETCH_AHEAD) {
+                        self.shard.prefetch_core(ahead);
+                    }
                     if let Some(hit) = self.check(&qs[qi as usize], id)? {
                         out.push((qi, hit));
                     }
@@ -549,6 +591,9 @@ const GROUP_FILTER: u32 = 32;
 /// bit that no probe tag tests, so that 0 keeps meaning "widen or scan".
 const NO_HIT: Plan = 1 << 30;
 
+/// How many candidates ahead of the one being checked are prefetched.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Profiles scanned per block in a batch (fits the L2 cache).
 const SCAN_BLOCK: usize = 4096;
 
@@ -577,4 +622,3 @@ mod tests {
         }
     }
 }
-

@@ -93,10 +93,19 @@ impl Class {
     pub fn extras_width(&self) -> usize {
         2 * self.extra_loci().count_ones() as usize
     }
+
+    /// Whether the class is typed at exactly its keyable loci.
+    pub fn is_exact(&self) -> bool {
+        self.typed == u32::from(self.keyable)
+    }
 }
 
-/// A group: the consecutive classes with the same keyable ESS loci. A
-/// query plans its probes once per group, not once per class.
+/// A group: the consecutive classes with the same keyable ESS loci, except
+/// that a class typed at exactly its keyable loci (no wildcard, no other
+/// loci: most traces) is a group of its own, so that the loci a query
+/// compares with it are known exactly, not bounded by the union over
+/// classes with wildcards. A query plans its probes once per group, not
+/// once per class.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     /// The keyable ESS loci of every class in the group.
@@ -111,12 +120,20 @@ pub struct Group {
     pub end: u32,
 }
 
-/// The groups of classes in id order (runs of equal keyable loci).
+impl Group {
+    /// Whether the group is one class typed at exactly its keyable loci.
+    pub fn is_exact(&self) -> bool {
+        self.typed == u32::from(self.keyable)
+    }
+}
+
+/// The groups of classes in id order (runs of equal keyable loci; a class
+/// typed at exactly its keyable loci stands alone).
 fn groups_of(classes: &[Class]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for (i, c) in classes.iter().enumerate() {
         match groups.last_mut() {
-            Some(g) if g.keyable == c.keyable => {
+            Some(g) if g.keyable == c.keyable && !g.is_exact() && !c.is_exact() => {
                 g.typed |= c.typed;
                 g.classes.end = i + 1;
                 g.end = c.end;
@@ -460,6 +477,18 @@ pub struct Shard {
     tokens: [Vec<u8>; ESS_COUNT],
 }
 
+/// A hint to load the cache line holding `at`; no effect on the result.
+#[inline]
+fn prefetch(at: &u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and `at` is a valid reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(std::ptr::from_ref(at).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
 fn u32_at(b: &[u8], i: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?))
 }
@@ -647,6 +676,14 @@ impl Shard {
         self.cores().get(id * CORE_BYTES..(id + 1) * CORE_BYTES)?.try_into().ok()
     }
 
+    /// Asks the CPU to start loading the core of profile `id`.
+    #[inline]
+    pub fn prefetch_core(&self, id: u32) {
+        if let Some(at) = self.cores().get(id as usize * CORE_BYTES) {
+            prefetch(at);
+        }
+    }
+
     /// The class containing profile `id`.
     pub fn class_of_id(&self, id: u32) -> Option<&Class> {
         let i = self.classes.partition_point(|c| c.end <= id);
@@ -760,6 +797,15 @@ impl Shard {
         }
     }
 
+    /// Asks the CPU to start loading the offsets of bucket `b`, so that
+    /// many probes wait for memory at once instead of one after another.
+    #[inline]
+    pub fn prefetch_bucket(&self, b: u32) {
+        if let Some(at) = self.section(Section::Buckets).get(b as usize * 4) {
+            prefetch(at);
+        }
+    }
+
     /// Recomputes the whole-file digest and checks every stored offset.
     ///
     /// # Errors
@@ -808,6 +854,14 @@ pub struct Postings<'a> {
 }
 
 impl Postings<'_> {
+    /// Asks the CPU to start loading the first ids.
+    #[inline]
+    pub fn prefetch(&self) {
+        if let Some(at) = self.bytes.first() {
+            prefetch(at);
+        }
+    }
+
     /// Number of ids.
     pub fn len(&self) -> usize {
         self.bytes.len() / POSTING_BYTES
