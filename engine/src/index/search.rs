@@ -174,16 +174,18 @@ fn member_keys<'p>(salt: usize, loci: u16, parts: impl Fn(usize) -> &'p [u16]) -
 
 /// What a query with typed loci `typed` and keyable ESS loci `keyable` does
 /// with group `g`: `None` when no hit is possible, else the plan (members,
-/// maybe [`keys::FAMILY`]; `0`: probe widened or scan the group).
-fn plan(typed: u32, keyable: u16, g: &Group, params: &MatchParams) -> Option<Plan> {
+/// or [`keys::FAMILY`]; `0`: probe widened or scan the group), with A and
+/// whether a near match is possible.
+fn plan(typed: u32, keyable: u16, g: &Group, params: &MatchParams) -> Option<(Plan, u16, bool)> {
     let compared = (typed & g.typed).count_ones();
     if compared < u32::from(params.min_loci) {
         return None;
     }
     let a = keyable & g.keyable;
-    match keys::plan(a, compared > u32::from(params.min_loci)) {
-        0 if a == g.keyable && !keys::family(a).is_empty() => Some(keys::FAMILY),
-        p => Some(p),
+    let near = compared > u32::from(params.min_loci);
+    match keys::plan(a, near) {
+        0 if keys::family_probes(g.keyable, g.is_exact(), a, near).is_some() => Some((keys::FAMILY, a, near)),
+        p => Some((p, a, near)),
     }
 }
 
@@ -208,13 +210,13 @@ impl Planned {
         for (gi, g) in shard.groups().iter().enumerate() {
             let p = match plan(typed, keyable, g, params) {
                 None => NO_HIT,
-                Some(0) => {
+                Some((0, ..)) => {
                     planned.open.push(gi as u32);
                     0
                 }
-                Some(p) => {
+                Some((p, a, near)) => {
                     if p & keys::FAMILY != 0 {
-                        planned.sets.extend(keys::family_inside(g.keyable));
+                        planned.sets.extend(keys::family_probes(g.keyable, g.is_exact(), a, near).into_iter().flatten());
                     }
                     planned.used[usize::from(g.keyable == keys::ALL_ESS)] |= p;
                     p

@@ -32,7 +32,7 @@ use crate::{Error, Result};
 const MAGIC: &[u8; 8] = b"HITDEXSH";
 const FOOTER_MAGIC: &[u8; 8] = b"HDXSHEND";
 /// Format version written and accepted.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 const CATEGORY_DNA: u32 = 1;
 const HEADER_BYTES: usize = 64;
 const FOOTER_BYTES: usize = 64;
@@ -250,7 +250,7 @@ pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
     }
     auth_offsets.extend_from_slice(&(auth_heap.len() as u32).to_le_bytes());
 
-    let (buckets_log2, buckets, postings) = build_postings(&cores, n, &classes_of, &order);
+    let (bucket_counts, buckets, postings) = build_postings(&cores, n, &classes_of, &order);
     let tokens = observed_tokens(&cores, n);
 
     let sections: [&[u8]; SECTIONS] = [
@@ -268,7 +268,7 @@ pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
         &postings,
         &tokens,
     ];
-    write_file(path, &sections, n as u64, (class_bytes.len() / CLASS_BYTES) as u64, buckets_log2, created)
+    write_file(path, &sections, n as u64, (class_bytes.len() / CLASS_BYTES) as u64, bucket_counts, created)
 }
 
 /// For each ESS locus, a 256-bit map of the key tokens ([`keys::canon`]) of
@@ -292,29 +292,30 @@ fn observed_tokens(cores: &[u8], n: usize) -> Vec<u8> {
 /// The two posting tables: members (every profile, several postings per
 /// bucket) and family sets (profiles with few keyable loci only, about one
 /// posting per bucket, so that the many family probes of a query read
-/// almost no postings of other keys). Returns log2 of each table's bucket
-/// count, the bucket offsets (u32; members' buckets and their end, then the
+/// almost no postings of other keys). Returns each table's bucket count, the bucket offsets (u32; members' buckets and their end, then the
 /// family's buckets and their end) and the postings (3-byte ids, ascending
 /// within a bucket, then 4 bytes of padding).
 fn build_postings(cores: &[u8], n: usize, classes_of: &[(u32, u16)], order: &[u32]) -> ([u32; 2], Vec<u8>, Vec<u8>) {
-    let keyable = |id: usize| classes_of[order[id] as usize].1;
-    let (m_log2, m_starts, mut postings) = build_table(cores, n, POSTINGS_PER_BUCKET, |id| keys::members_inside(keyable(id)));
-    let (f_log2, f_starts, f_postings) = build_table(cores, n, 1, |id| keys::family_inside(keyable(id)).map(|s| (keys::family_salt(s), s)));
+    let class = |id: usize| classes_of[order[id] as usize];
+    let keyable = |id: usize| class(id).1;
+    let (m_count, m_starts, mut postings) = build_table(cores, n, POSTINGS_PER_BUCKET, |id| keys::members_inside(keyable(id)));
+    let (f_count, f_starts, f_postings) = build_table(cores, n, 1, |id| keys::family_inside(keyable(id), class(id).0 == u32::from(keyable(id))).map(|s| (keys::family_salt(s), s)));
     let base = (postings.len() / POSTING_BYTES) as u32;
     postings.extend_from_slice(&f_postings);
     postings.extend_from_slice(&[0; 4]);
     let buckets = m_starts.iter().chain(f_starts.iter().map(|s| s + base).collect::<Vec<_>>().iter()).flat_map(|s| s.to_le_bytes()).collect();
-    ([m_log2, f_log2], buckets, postings)
+    ([m_count, f_count], buckets, postings)
 }
 
 /// One posting table: every profile `id` posted under the keys
 /// `posted(id)` yields as (salt, loci), about `per_bucket` postings to a
-/// bucket. Returns log2 of the bucket count, the bucket starts (one more
+/// bucket. Returns the bucket count, the bucket starts (one more
 /// than buckets) and the postings.
 fn build_table<I: Iterator<Item = (usize, u16)>>(cores: &[u8], n: usize, per_bucket: usize, posted: impl Fn(usize) -> I + Sync) -> (u32, Vec<u32>, Vec<u8>) {
     use rayon::prelude::*;
     let entries: usize = (0..n).into_par_iter().map(|id| posted(id).count()).sum();
-    let buckets_log2 = (entries / per_bucket).max(1).next_power_of_two().trailing_zeros();
+    // Any count will do (no power of two, so no space lost to rounding).
+    let bucket_count = u32::try_from((entries / per_bucket).max(1)).unwrap_or(u32::MAX);
     // Bucket of each entry, profile by profile (parallel), then a counting sort.
     let chunk = 1 << 16;
     let per_chunk: Vec<Vec<u32>> = (0..n.div_ceil(chunk))
@@ -325,13 +326,13 @@ fn build_table<I: Iterator<Item = (usize, u16)>>(cores: &[u8], n: usize, per_buc
                 let core = &cores[id * CORE_BYTES..(id + 1) * CORE_BYTES];
                 for (salt, loci) in posted(id) {
                     let parts = keys::loci(loci).map(|l| keys::stored_part(Genotype::from_codes([core[2 * l], core[2 * l + 1]])));
-                    out.push(bucket_in(keys::key(salt, parts), buckets_log2));
+                    out.push(bucket_in(keys::key(salt, parts), bucket_count));
                 }
             }
             out
         })
         .collect();
-    let bucket_count = 1usize << buckets_log2;
+    let bucket_count = bucket_count as usize;
     let mut starts = vec![0u32; bucket_count + 1];
     for b in per_chunk.iter().flatten() {
         starts[*b as usize + 1] += 1;
@@ -352,19 +353,16 @@ fn build_table<I: Iterator<Item = (usize, u16)>>(cores: &[u8], n: usize, per_buc
             }
         }
     }
-    (buckets_log2, starts, postings)
+    (bucket_count as u32, starts, postings)
 }
 
-/// The bucket of `key` in a table of 2^`log2` buckets.
-fn bucket_in(key: u64, log2: u32) -> u32 {
-    if log2 == 0 {
-        0
-    } else {
-        (key >> (64 - log2)) as u32
-    }
+/// The bucket of `key` in a table of `count` buckets: the high bits of
+/// `key · count` (keys are uniform over 64 bits).
+fn bucket_in(key: u64, count: u32) -> u32 {
+    ((u128::from(key) * u128::from(count)) >> 64) as u32
 }
 
-fn write_file(path: &Path, sections: &[&[u8]; SECTIONS], n: u64, classes: u64, buckets_log2: [u32; 2], created: u64) -> Result<()> {
+fn write_file(path: &Path, sections: &[&[u8]; SECTIONS], n: u64, classes: u64, bucket_counts: [u32; 2], created: u64) -> Result<()> {
     let table_end = HEADER_BYTES + SECTIONS * 16 + 32;
     let mut offset = table_end.next_multiple_of(ALIGN);
     let mut table = Vec::with_capacity(SECTIONS * 16);
@@ -380,10 +378,11 @@ fn write_file(path: &Path, sections: &[&[u8]; SECTIONS], n: u64, classes: u64, b
     header.extend_from_slice(&CATEGORY_DNA.to_le_bytes());
     header.extend_from_slice(&n.to_le_bytes());
     header.extend_from_slice(&classes.to_le_bytes());
-    header.extend_from_slice(&(buckets_log2[0] | buckets_log2[1] << 8).to_le_bytes());
+    header.extend_from_slice(&bucket_counts[0].to_le_bytes());
     header.extend_from_slice(&(SECTIONS as u32).to_le_bytes());
     header.extend_from_slice(&created.to_le_bytes());
     header.extend_from_slice(&(total as u64).to_le_bytes());
+    header.extend_from_slice(&bucket_counts[1].to_le_bytes());
     header.resize(HEADER_BYTES, 0);
     let mut head_hash = blake3::Hasher::new();
     head_hash.update(&header);
@@ -469,8 +468,8 @@ pub struct Shard {
     group_starts: Vec<u32>,
     /// Plans of recent queries (see [`super::search`]).
     pub(crate) plan_cache: super::search::PlanCache,
-    /// log2 of the bucket counts of the member and the family tables.
-    buckets_log2: [u32; 2],
+    /// The bucket counts of the member and the family tables.
+    bucket_counts: [u32; 2],
     created: u64,
     sections: [(usize, usize); SECTIONS],
     /// Observed key tokens per ESS locus (from the small tokens section).
@@ -531,8 +530,7 @@ impl Shard {
         }
         let n = u64_at(b, 16).unwrap_or(0) as usize;
         let class_count = u64_at(b, 24).unwrap_or(0) as usize;
-        let logs = u32_at(b, 32).unwrap_or(u32::MAX);
-        let buckets_log2 = [logs & 0xff, logs >> 8];
+        let bucket_counts = [u32_at(b, 32).unwrap_or(0), u32_at(b, 56).unwrap_or(0)];
         let created = u64_at(b, 40).unwrap_or(0);
         let total = u64_at(b, 48).unwrap_or(0) as usize;
         if total != b.len() {
@@ -541,7 +539,7 @@ impl Shard {
         if &b[b.len() - 8..] != FOOTER_MAGIC {
             return Err(bad("footer missing (truncated?)".into()));
         }
-        if n > MAX_PROFILES || buckets_log2[0] > 31 || buckets_log2[1] > 31 {
+        if n > MAX_PROFILES || bucket_counts.iter().any(|&c| c == 0 || c > 1 << 31) {
             return Err(bad("impossible counts in header".into()));
         }
         let mut sections = [(0usize, 0usize); SECTIONS];
@@ -566,13 +564,13 @@ impl Shard {
         expect(Section::AuthorityIds, n * 2)?;
         expect(Section::Kinds, n)?;
         expect(Section::Added, n * 4)?;
-        expect(Section::Buckets, ((1usize << buckets_log2[0]) + (1usize << buckets_log2[1]) + 2) * 4)?;
+        expect(Section::Buckets, (bucket_counts[0] as usize + bucket_counts[1] as usize + 2) * 4)?;
         expect(Section::Tokens, TOKEN_BYTES)?;
         if sections[Section::Postings as usize].1 % POSTING_BYTES != 1 {
             return Err(bad("postings section has a partial entry".into()));
         }
         let mut shard =
-            Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), groups: Vec::new(), group_starts: Vec::new(), plan_cache: Default::default(), buckets_log2, created, sections, tokens: Default::default() };
+            Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), groups: Vec::new(), group_starts: Vec::new(), plan_cache: Default::default(), bucket_counts, created, sections, tokens: Default::default() };
         shard.classes = shard.read_classes()?;
         shard.groups = groups_of(&shard.classes);
         shard.group_starts = (0..n.div_ceil(1 << GROUP_BLOCK_LOG2))
@@ -768,14 +766,14 @@ impl Shard {
     /// The posting bucket a member key falls in.
     #[inline]
     pub fn bucket_of(&self, key: u64) -> u32 {
-        bucket_in(key, self.buckets_log2[0])
+        bucket_in(key, self.bucket_counts[0])
     }
 
     /// The posting bucket a family key falls in (after the members' buckets
     /// and their end offset).
     #[inline]
     pub fn family_bucket_of(&self, key: u64) -> u32 {
-        (1 << self.buckets_log2[0]) + 1 + bucket_in(key, self.buckets_log2[1])
+        self.bucket_counts[0] + 1 + bucket_in(key, self.bucket_counts[1])
     }
 
     /// The profile ids of bucket `b`, ascending, as 3-byte little-endian
