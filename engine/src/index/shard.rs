@@ -292,14 +292,17 @@ fn observed_tokens(cores: &[u8], n: usize) -> Vec<u8> {
 /// The two posting tables: members (every profile, several postings per
 /// bucket) and family sets (profiles with few keyable loci only, about one
 /// posting per bucket, so that the many family probes of a query read
-/// almost no postings of other keys). Returns each table's bucket count, the bucket offsets (u32; members' buckets and their end, then the
+/// almost no postings of other keys). Returns each table's bucket count,
+/// the bucket offsets (u32; members' buckets and their end, then the
 /// family's buckets and their end) and the postings (3-byte ids, ascending
 /// within a bucket, then 4 bytes of padding).
 fn build_postings(cores: &[u8], n: usize, classes_of: &[(u32, u16)], order: &[u32]) -> ([u32; 2], Vec<u8>, Vec<u8>) {
     let class = |id: usize| classes_of[order[id] as usize];
-    let keyable = |id: usize| class(id).1;
-    let (m_count, m_starts, mut postings) = build_table(cores, n, POSTINGS_PER_BUCKET, |id| keys::members_inside(keyable(id)));
-    let (f_count, f_starts, f_postings) = build_table(cores, n, 1, |id| keys::family_inside(keyable(id), class(id).0 == u32::from(keyable(id))).map(|s| (keys::family_salt(s), s)));
+    let (m_count, m_starts, mut postings) = build_table(cores, n, POSTINGS_PER_BUCKET, |id| keys::members_inside(class(id).1));
+    let (f_count, f_starts, f_postings) = build_table(cores, n, 1, |id| {
+        let (typed, keyable) = class(id);
+        keys::family_inside(keyable, typed == u32::from(keyable)).map(|s| (keys::family_salt(s), s))
+    });
     let base = (postings.len() / POSTING_BYTES) as u32;
     postings.extend_from_slice(&f_postings);
     postings.extend_from_slice(&[0; 4]);
@@ -539,7 +542,7 @@ impl Shard {
         if &b[b.len() - 8..] != FOOTER_MAGIC {
             return Err(bad("footer missing (truncated?)".into()));
         }
-        if n > MAX_PROFILES || bucket_counts.iter().any(|&c| c == 0 || c > 1 << 31) {
+        if n > MAX_PROFILES || bucket_counts.iter().any(|&c| c == 0 || c > 1 << 30) {
             return Err(bad("impossible counts in header".into()));
         }
         let mut sections = [(0usize, 0usize); SECTIONS];
