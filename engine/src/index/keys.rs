@@ -39,19 +39,18 @@
 //!    avoided by one of them ("no common locus"); a member avoiding x lies
 //!    in A \ {x}. If x ∉ A, any member ⊆ A will do. (An upper bound only
 //!    ever asks for more members than needed.)
-//!    *Families.* A profile with only six keyable loci K is also posted
-//!    under every 4-set of the family [`cover`]`(5)` inside K, and one with
-//!    five under every 3-set of `cover(4)` inside K: `cover(k)` holds
+//!    *Families.* A profile with only five keyable loci K is also posted
+//!    under every 3-set of the family [`cover`]`(4)` inside K, one with six
+//!    under every 4-set of `cover(5)` inside K, and one with six to eight
+//!    keyable loci and a wildcard or a locus beyond the ESS (its compared
+//!    loci can outnumber its keyable ones) under both: `cover(k)` holds
 //!    (k−1)-sets such that every k-set of the twelve loci contains one
-//!    (tests check all of them). So are profiles with seven or eight
-//!    keyable loci and a wildcard or a locus beyond the ESS (their compared
-//!    loci can outnumber their keyable ones), under `cover(5)`. When no
-//!    plan of members exists, the query probes every set of the group's
-//!    family inside A, provided A has enough loci ([`family_probes`]): a
-//!    hit differs at most at one locus x, so every locus of A \ {x} (or of
-//!    A, if no near match is possible) matches; if that set has at least k
-//!    loci it contains a k-set, hence a set of `cover(k)`, which lies
-//!    inside A ⊆ K and so was posted.
+//!    (tests check all of them). When no plan of members exists, the query
+//!    probes the sets inside A of a family of the group for which A has
+//!    enough loci ([`family_probes`]): a hit differs at most at one locus
+//!    x, so every locus of A \ {x} (or of A, if no near match is possible)
+//!    matches; if that set has at least k loci it contains a k-set, hence
+//!    a set of `cover(k)`, which lies inside A ⊆ K and so was posted.
 //! 3. *Otherwise widen, or scan.* When A holds no such members (say the
 //!    query has a wildcard at one of seven typed loci), a large class is
 //!    probed with *widened* parts instead. Let S be the ESS loci typed in
@@ -101,33 +100,34 @@ pub const MEMBERS: usize = BLOCKS.len() + TRIPLES.len();
 pub const FAMILY: Plan = 1 << 31;
 const _: () = assert!(MEMBERS < 30, "plan bits 30 and 31 are reserved");
 
-/// The family of extra keys of profiles with keyable loci `keyable` (see
-/// point 2 above), `exact` when they are typed at exactly those loci:
-/// `cover(5)` for six keyable loci (or seven or eight, when not exact),
-/// `cover(4)` for five, none otherwise.
-pub fn family(keyable: u16, exact: bool) -> &'static [u16] {
+/// The families of extra keys of profiles with keyable loci `keyable` (see
+/// point 2 above), `exact` when they are typed at exactly those loci, as
+/// the k of [`cover`]`(k)`, largest first: `cover(4)` for five keyable
+/// loci, `cover(5)` for six, and both for six to eight when not exact.
+pub fn families(keyable: u16, exact: bool) -> &'static [u32] {
     match (keyable.count_ones(), exact) {
-        (6, _) | (7 | 8, false) => cover(5),
-        (5, _) => cover(4),
+        (5, _) => &[4],
+        (6, true) => &[5],
+        (6..=8, false) => &[5, 4],
         _ => &[],
     }
 }
 
-/// The sets of `family(keyable, exact)` inside `keyable`: the family keys
-/// a profile is posted under.
+/// The sets of `families(keyable, exact)` inside `keyable`: the family
+/// keys a profile is posted under.
 pub fn family_inside(keyable: u16, exact: bool) -> impl Iterator<Item = u16> {
-    family(keyable, exact).iter().copied().filter(move |&s| s & !keyable == 0)
+    families(keyable, exact).iter().flat_map(|&k| cover(k)).copied().filter(move |&s| s & !keyable == 0)
 }
 
 /// The family sets a query probes for a group with keyable loci `keyable`
-/// (`exact` as in [`family`]) when A = `a` and a near match is possible
-/// or not: the sets of the family inside `a`, if `a` has enough loci that
-/// a hit must share one of them (see point 2 above); `None` otherwise.
+/// (`exact` as in [`families`]) when A = `a` and a near match is possible
+/// or not: the sets inside `a` of the most selective family for which `a`
+/// has enough loci that a hit must share one of them (see point 2 above);
+/// `None` if there is none.
 pub fn family_probes(keyable: u16, exact: bool, a: u16, near_possible: bool) -> Option<impl Iterator<Item = u16>> {
-    let family = family(keyable, exact);
-    let set_size = family.first()?.count_ones();
     let matching = a.count_ones().checked_sub(u32::from(near_possible))?;
-    (matching > set_size).then(|| family.iter().copied().filter(move |&s| s & !a == 0))
+    let k = families(keyable, exact).iter().copied().find(|&k| matching >= k)?;
+    Some(cover(k).iter().copied().filter(move |&s| s & !a == 0))
 }
 
 /// The key salt of a family set (members use their index, below 32).

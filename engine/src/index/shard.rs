@@ -43,8 +43,10 @@ pub const MAX_PROFILES: usize = (1 << 24) - 1;
 const CLASS_BYTES: usize = 32;
 /// Bytes of one posting (a profile id).
 const POSTING_BYTES: usize = 3;
-/// Average postings per bucket the writer aims at.
+/// Average postings per bucket the writer aims at, in the member table.
 const POSTINGS_PER_BUCKET: usize = 8;
+/// The same in the family table, whose many probes find few postings.
+const FAMILY_POSTINGS_PER_BUCKET: usize = 2;
 
 #[derive(Clone, Copy)]
 enum Section {
@@ -299,7 +301,7 @@ fn observed_tokens(cores: &[u8], n: usize) -> Vec<u8> {
 fn build_postings(cores: &[u8], n: usize, classes_of: &[(u32, u16)], order: &[u32]) -> ([u32; 2], Vec<u8>, Vec<u8>) {
     let class = |id: usize| classes_of[order[id] as usize];
     let (m_count, m_starts, mut postings) = build_table(cores, n, POSTINGS_PER_BUCKET, |id| keys::members_inside(class(id).1));
-    let (f_count, f_starts, f_postings) = build_table(cores, n, 1, |id| {
+    let (f_count, f_starts, f_postings) = build_table(cores, n, FAMILY_POSTINGS_PER_BUCKET, |id| {
         let (typed, keyable) = class(id);
         keys::family_inside(keyable, typed == u32::from(keyable)).map(|s| (keys::family_salt(s), s))
     });
