@@ -100,6 +100,13 @@ pub const MEMBERS: usize = BLOCKS.len() + TRIPLES.len();
 pub const FAMILY: Plan = 1 << 31;
 const _: () = assert!(MEMBERS < 30, "plan bits 30 and 31 are reserved");
 
+/// Whether profiles with typed loci `typed` and keyable ESS loci `keyable`
+/// are typed at exactly their keyable loci (no wildcard, no locus beyond
+/// the ESS).
+pub fn is_exact(typed: u32, keyable: u16) -> bool {
+    typed == u32::from(keyable)
+}
+
 /// The families of extra keys of profiles with keyable loci `keyable` (see
 /// point 2 above), `exact` when they are typed at exactly those loci, as
 /// the k of [`cover`]`(k)`, largest first: `cover(4)` for five keyable

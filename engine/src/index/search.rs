@@ -174,9 +174,9 @@ fn member_keys<'p>(salt: usize, loci: u16, parts: impl Fn(usize) -> &'p [u16]) -
 
 /// What a query with typed loci `typed` and keyable ESS loci `keyable` does
 /// with group `g`: `None` when no hit is possible, else the plan (members,
-/// or [`keys::FAMILY`]; `0`: probe widened or scan the group), with A and
-/// whether a near match is possible.
-fn plan(typed: u32, keyable: u16, g: &Group, params: &MatchParams) -> Option<(Plan, u16, bool)> {
+/// or [`keys::FAMILY`], whose sets are added to `sets`; `0`: probe widened
+/// or scan the group).
+fn plan(typed: u32, keyable: u16, g: &Group, params: &MatchParams, sets: &mut Vec<u16>) -> Option<Plan> {
     let compared = (typed & g.typed).count_ones();
     if compared < u32::from(params.min_loci) {
         return None;
@@ -184,8 +184,14 @@ fn plan(typed: u32, keyable: u16, g: &Group, params: &MatchParams) -> Option<(Pl
     let a = keyable & g.keyable;
     let near = compared > u32::from(params.min_loci);
     match keys::plan(a, near) {
-        0 if keys::family_probes(g.keyable, g.is_exact(), a, near).is_some() => Some((keys::FAMILY, a, near)),
-        p => Some((p, a, near)),
+        0 => match keys::family_probes(g.keyable, g.is_exact(), a, near) {
+            Some(family) => {
+                sets.extend(family);
+                Some(keys::FAMILY)
+            }
+            None => Some(0),
+        },
+        p => Some(p),
     }
 }
 
@@ -208,16 +214,13 @@ impl Planned {
     fn new(shard: &Shard, typed: u32, keyable: u16, params: &MatchParams) -> Planned {
         let mut planned = Planned { plans: Vec::with_capacity(shard.groups().len()), used: [0; 2], sets: Vec::new(), open: Vec::new() };
         for (gi, g) in shard.groups().iter().enumerate() {
-            let p = match plan(typed, keyable, g, params) {
+            let p = match plan(typed, keyable, g, params, &mut planned.sets) {
                 None => NO_HIT,
-                Some((0, ..)) => {
+                Some(0) => {
                     planned.open.push(gi as u32);
                     0
                 }
-                Some((p, a, near)) => {
-                    if p & keys::FAMILY != 0 {
-                        planned.sets.extend(keys::family_probes(g.keyable, g.is_exact(), a, near).into_iter().flatten());
-                    }
+                Some(p) => {
                     planned.used[usize::from(g.keyable == keys::ALL_ESS)] |= p;
                     p
                 }

@@ -98,7 +98,7 @@ impl Class {
 
     /// Whether the class is typed at exactly its keyable loci.
     pub fn is_exact(&self) -> bool {
-        self.typed == u32::from(self.keyable)
+        keys::is_exact(self.typed, self.keyable)
     }
 }
 
@@ -125,7 +125,7 @@ pub struct Group {
 impl Group {
     /// Whether the group is one class typed at exactly its keyable loci.
     pub fn is_exact(&self) -> bool {
-        self.typed == u32::from(self.keyable)
+        keys::is_exact(self.typed, self.keyable)
     }
 }
 
@@ -303,7 +303,7 @@ fn build_postings(cores: &[u8], n: usize, classes_of: &[(u32, u16)], order: &[u3
     let (m_count, m_starts, mut postings) = build_table(cores, n, POSTINGS_PER_BUCKET, |id| keys::members_inside(class(id).1));
     let (f_count, f_starts, f_postings) = build_table(cores, n, FAMILY_POSTINGS_PER_BUCKET, |id| {
         let (typed, keyable) = class(id);
-        keys::family_inside(keyable, typed == u32::from(keyable)).map(|s| (keys::family_salt(s), s))
+        keys::family_inside(keyable, keys::is_exact(typed, keyable)).map(|s| (keys::family_salt(s), s))
     });
     let base = (postings.len() / POSTING_BYTES) as u32;
     postings.extend_from_slice(&f_postings);
