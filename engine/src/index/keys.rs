@@ -39,6 +39,14 @@
 //!    avoided by one of them ("no common locus"); a member avoiding x lies
 //!    in A \ {x}. If x ∉ A, any member ⊆ A will do. (An upper bound only
 //!    ever asks for more members than needed.)
+//!    *Half loci.* A query locus typed with one wildcard, `(a, *)`, is
+//!    *half*: it pairs fully with a stored genotype exactly when one stored
+//!    allele pairs with a. At such a locus the query probes every stored
+//!    part with a token of a and any token observed in the shard at that
+//!    locus ([`compatible_parts`]; every stored key token is observed), so
+//!    a stored genotype that pairs fully shares a probed part, as in 1.
+//!    Half loci that are keyable in the group count in A (at a higher
+//!    probe cost in [`plan`]); the argument above is unchanged.
 //!    *Families.* A profile with only five keyable loci K is also posted
 //!    under every 3-set of the family [`cover`]`(4)` inside K, one with six
 //!    under every 4-set of `cover(5)` inside K, and one with six to eight
@@ -72,6 +80,7 @@
 //! and whether the profile is keyable at all twelve loci
 //! ([`member_salt`]); the query uses the salt of the group it probes for,
 //! so the argument holds per salt.
+
 
 use std::sync::OnceLock;
 
@@ -131,10 +140,49 @@ pub fn family_inside(keyable: u16, exact: bool) -> impl Iterator<Item = u16> {
 /// or not: the sets inside `a` of the most selective family for which `a`
 /// has enough loci that a hit must share one of them (see point 2 above);
 /// `None` if there is none.
-pub fn family_probes(keyable: u16, exact: bool, a: u16, near_possible: bool) -> Option<impl Iterator<Item = u16>> {
+pub fn family_probes(keyable: u16, exact: bool, a: u16, near_possible: bool) -> Option<FamilySets> {
     let matching = a.count_ones().checked_sub(u32::from(near_possible))?;
     let k = families(keyable, exact).iter().copied().find(|&k| matching >= k)?;
-    Some(cover(k).iter().copied().filter(move |&s| s & !a == 0))
+    static INSIDE: OnceLock<Vec<[FamilySets; 2]>> = OnceLock::new();
+    let inside = INSIDE.get_or_init(|| {
+        let of = |k: u32, a: u16| {
+            let mut sets = FamilySets::default();
+            for (i, &s) in cover(k).iter().enumerate() {
+                if s & !a == 0 {
+                    sets.insert(k, i);
+                }
+            }
+            sets
+        };
+        (0..=ALL_ESS).map(|a| [of(4, a), of(5, a)]).collect()
+    });
+    Some(inside[usize::from(a & ALL_ESS)][k as usize - 4])
+}
+
+/// A set of family sets: one bit per set of [`cover`]`(4)`, then per set
+/// of `cover(5)` (94 + 143 bits; `families_are_fixed` pins the sizes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FamilySets([u64; 4]);
+
+impl FamilySets {
+    fn insert(&mut self, k: u32, i: usize) {
+        let bit = if k == 4 { i } else { cover(4).len() + i };
+        self.0[bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// Adds the sets of `other`.
+    pub fn add(&mut self, other: &FamilySets) {
+        for (w, o) in self.0.iter_mut().zip(other.0) {
+            *w |= o;
+        }
+    }
+
+    /// The sets, as masks over the ESS loci.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        let (four, five) = (cover(4), cover(5));
+        let ones = self.0.iter().enumerate().flat_map(|(w, &word)| (0..64).filter(move |b| word & (1 << b) != 0).map(move |b| w * 64 + b));
+        ones.map(move |i| if i < four.len() { four[i] } else { five[i - four.len()] })
+    }
 }
 
 /// The key salt of a family set (members use their index, below 32).
@@ -219,29 +267,44 @@ pub fn member_loci(m: usize) -> impl Iterator<Item = usize> {
     loci(member_mask(m))
 }
 
-/// Relative cost of probing a member: about 1/0.055 per locus fewer.
-fn cost(m: usize) -> u32 {
-    if m < BLOCKS.len() {
-        1
+/// Relative cost of probing a member: about 1/0.055 per locus fewer, and
+/// about 32 times more for a member with a half locus (its part there is
+/// any observed token beside the query's).
+fn cost(m: usize, half: u16) -> u32 {
+    let base = if m < BLOCKS.len() { 1 } else { 18 };
+    if member_mask(m) & half == 0 {
+        base
     } else {
-        18
+        base * 32
     }
 }
 
 /// A probe plan: which members to probe, as a bit mask; `0` means scan.
 pub type Plan = u32;
 
-/// The plan for a class whose keyable loci in common with the query are
-/// `a`, where a near match is possible or not.
-pub fn plan(a: u16, near_possible: bool) -> Plan {
-    static PLANS: OnceLock<Vec<[Plan; 2]>> = OnceLock::new();
-    let plans = PLANS.get_or_init(|| (0..1u32 << ESS_COUNT).map(|a| [make_plan(a as u16, false), make_plan(a as u16, true)]).collect());
-    plans[usize::from(a) & ((1 << ESS_COUNT) - 1)][usize::from(near_possible)]
+/// The plan for a group whose loci keyable in both it and the query are
+/// `a`, where a near match is possible or not; with `half` (a locus
+/// outside `a`, or none), the plan may also use that locus, keyable in the
+/// group and *half* in the query (typed with one wildcard), at a higher
+/// probe cost.
+pub fn plan(a: u16, half: Option<usize>, near_possible: bool) -> Plan {
+    static PLANS: [OnceLock<Vec<[Plan; 2]>>; ESS_COUNT + 1] = [const { OnceLock::new() }; ESS_COUNT + 1];
+    let half = half.filter(|&l| l < ESS_COUNT);
+    let half_mask = half.map_or(0, |l| 1 << l);
+    let plans = PLANS[half.unwrap_or(ESS_COUNT)].get_or_init(|| {
+        (0..=ALL_ESS).map(|a| [make_plan(a | half_mask, half_mask, false), make_plan(a | half_mask, half_mask, true)]).collect()
+    });
+    plans[usize::from(a & ALL_ESS)][usize::from(near_possible)]
 }
 
-fn make_plan(a: u16, near_possible: bool) -> Plan {
+fn make_plan(a: u16, half: u16, near_possible: bool) -> Plan {
+    let cost = |m: usize| cost(m, half);
     let inside: Vec<usize> = (0..MEMBERS).filter(|&m| member_mask(m) & !a == 0).collect();
-    let cheapest = |avoid: u16| inside.iter().copied().filter(|&m| member_mask(m) & avoid == 0).min_by_key(|&m| cost(m));
+    // The members inside A by cost; the first that avoids a locus is the
+    // cheapest that does (ties to the lower index).
+    let mut by_cost = inside.clone();
+    by_cost.sort_by_key(|&m| cost(m));
+    let cheapest = |avoid: u16| by_cost.iter().copied().find(|&m| member_mask(m) & avoid == 0);
     let mut best: Option<(u32, Plan)> = None;
     for &first in &inside {
         let mut plan: Plan = 1 << first;
@@ -260,12 +323,17 @@ fn make_plan(a: u16, near_possible: bool) -> Plan {
         if plan == 0 {
             continue;
         }
-        let total: u32 = (0..MEMBERS).filter(|m| plan & (1 << m) != 0).map(cost).sum();
+        let total: u32 = bits(plan).map(cost).sum();
         if best.is_none_or(|(c, _)| total < c) {
             best = Some((total, plan));
         }
     }
     best.map_or(0, |(_, p)| p)
+}
+
+/// The members of a plan, ascending.
+pub fn bits(plan: Plan) -> impl Iterator<Item = usize> {
+    (0..MEMBERS).filter(move |m| plan & (1 << m) != 0)
 }
 
 /// The token a stored allele is keyed by. With repeat unit 4, allele
@@ -421,15 +489,20 @@ mod tests {
     #[test]
     fn plans_cover_every_locus_that_can_differ() {
         for a in 0u16..1 << ESS_COUNT {
-            for near in [false, true] {
-                let p = plan(a, near);
+            // No half locus, and the lowest and highest locus of A as half.
+            // No half locus, and the lowest locus outside A as half.
+            let outside = !a & ALL_ESS;
+            let halves = [None, (outside != 0).then(|| outside.trailing_zeros() as usize)];
+            for (near, half) in [false, true].into_iter().flat_map(|n| halves.map(|h| (n, h))) {
+                let p = plan(a, half, near);
+                let a = a | half.map_or(0, |l| 1 << l);
                 let members: Vec<usize> = (0..MEMBERS).filter(|m| p & (1 << m) != 0).collect();
                 for &m in &members {
                     assert_eq!(member_mask(m) & !a, 0, "member outside A");
                 }
                 let needed = a.count_ones() >= if near { 7 } else { 6 };
                 if needed {
-                    assert!(!members.is_empty(), "no plan for A={a:012b} near={near}");
+                    assert!(!members.is_empty(), "no plan for A={a:012b} half={half:?} near={near}");
                 }
                 if near && !members.is_empty() {
                     for x in 0..ESS_COUNT {
@@ -438,8 +511,12 @@ mod tests {
                 }
             }
         }
-        // A full query against a full profile needs only two blocks.
-        assert_eq!(plan(0xfff, true).count_ones(), 2);
+        // A full query against a full profile needs only two blocks; with
+        // a half locus, two blocks that avoid it.
+        assert_eq!(plan(0xfff, None, true).count_ones(), 2);
+        let with_half = plan(0xffe, Some(0), true);
+        assert_eq!(with_half.count_ones(), 2);
+        assert!((0..MEMBERS).filter(|m| with_half & (1 << m) != 0).all(|m| member_mask(m) & 1 == 0));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use super::keys::{self, Plan};
+use super::keys::{self, FamilySets, Plan};
 use super::shard::{Class, Group, Shard};
 use super::tombstones::Tombstones;
 use super::Index;
@@ -36,6 +36,8 @@ pub struct Query {
     loci: [Genotype; LOCUS_COUNT],
     typed: u32,
     keyable: u16,
+    /// ESS loci typed with one wildcard and one allele (see [`keys`]).
+    half: u16,
     core: CoreQuery,
     /// Key parts per ESS locus (empty where not keyable).
     parts: [Vec<u16>; ESS_COUNT],
@@ -53,20 +55,23 @@ impl Query {
                 Vec::new()
             }
         });
+        let half = (0..ESS_COUNT).filter(|&l| matches!(p.loci[l].codes(), [a, 255] if a != 255)).fold(0, |h, l| h | 1 << l);
         let tolerance = params.microvariant_tolerance;
-        Query { loci: p.loci, typed, keyable, core: CoreQuery::new(&p.loci, tolerance), parts, tolerance }
+        Query { loci: p.loci, typed, keyable, half, core: CoreQuery::new(&p.loci, tolerance), parts, tolerance }
     }
 
-    /// Every key the query probes for member `m` in groups with keyable
-    /// loci like `keyable` (see [`keys::member_salt`]).
-    fn keys(&self, m: usize, keyable: u16, emit: impl FnMut(u64)) {
-        for_each_key(keys::member_salt(m, keyable), keys::member_mask(m), |l| &self.parts[l], emit);
+    /// The masks that decide the query's plans.
+    fn masks(&self) -> Masks {
+        Masks { typed: self.typed, keyable: self.keyable, half: self.half }
     }
+}
 
-    /// Every key the query probes for the family set `loci`.
-    fn family_keys(&self, loci: u16, emit: impl FnMut(u64)) {
-        for_each_key(keys::family_salt(loci), loci, |l| &self.parts[l], emit);
-    }
+/// The masks of a query that decide its plans (see [`plan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Masks {
+    typed: u32,
+    keyable: u16,
+    half: u16,
 }
 
 /// The part sets of widened probes (see [`keys`], point 3) for one query
@@ -172,26 +177,30 @@ fn member_keys<'p>(salt: usize, loci: u16, parts: impl Fn(usize) -> &'p [u16]) -
     keys
 }
 
-/// What a query with typed loci `typed` and keyable ESS loci `keyable` does
-/// with group `g`: `None` when no hit is possible, else the plan (members,
-/// or [`keys::FAMILY`], whose sets are added to `sets`; `0`: probe widened
-/// or scan the group).
-fn plan(typed: u32, keyable: u16, g: &Group, params: &MatchParams, sets: &mut Vec<u16>) -> Option<Plan> {
-    let compared = (typed & g.typed).count_ones();
+/// What a query with masks `q` does with group `g`: `None` when no hit is
+/// possible, else the plan (members, or [`keys::FAMILY`], whose sets are
+/// added to `sets`; `0`: probe widened or scan the group).
+fn plan(q: Masks, g: &Group, params: &MatchParams, sets: &mut FamilySets) -> Option<Plan> {
+    let compared = (q.typed & g.typed).count_ones();
     if compared < u32::from(params.min_loci) {
         return None;
     }
-    let a = keyable & g.keyable;
+    let a = q.keyable & g.keyable;
     let near = compared > u32::from(params.min_loci);
-    match keys::plan(a, near) {
-        0 => match keys::family_probes(g.keyable, g.is_exact(), a, near) {
-            Some(family) => {
-                sets.extend(family);
-                Some(keys::FAMILY)
-            }
-            None => Some(0),
-        },
-        p => Some(p),
+    // A half locus only when the keyable ones give no plan: it costs more.
+    let p = match keys::plan(a, None, near) {
+        0 => keys::loci(q.half & g.keyable).map(|l| keys::plan(a, Some(l), near)).find(|&p| p != 0).unwrap_or(0),
+        p => p,
+    };
+    if p != 0 {
+        return Some(p);
+    }
+    match keys::family_probes(g.keyable, g.is_exact(), a, near) {
+        Some(family) => {
+            sets.add(&family);
+            Some(keys::FAMILY)
+        }
+        None => Some(0),
     }
 }
 
@@ -205,16 +214,16 @@ pub(crate) struct Planned {
     /// for groups keyable at all twelve ESS loci (`used[1]`) and others.
     used: [Plan; 2],
     /// The family sets to probe.
-    sets: Vec<u16>,
+    sets: FamilySets,
     /// The groups with plan `0`.
     open: Vec<u32>,
 }
 
 impl Planned {
-    fn new(shard: &Shard, typed: u32, keyable: u16, params: &MatchParams) -> Planned {
-        let mut planned = Planned { plans: Vec::with_capacity(shard.groups().len()), used: [0; 2], sets: Vec::new(), open: Vec::new() };
+    fn new(shard: &Shard, q: Masks, params: &MatchParams) -> Planned {
+        let mut planned = Planned { plans: Vec::with_capacity(shard.groups().len()), used: [0; 2], sets: FamilySets::default(), open: Vec::new() };
         for (gi, g) in shard.groups().iter().enumerate() {
-            let p = match plan(typed, keyable, g, params, &mut planned.sets) {
+            let p = match plan(q, g, params, &mut planned.sets) {
                 None => NO_HIT,
                 Some(0) => {
                     planned.open.push(gi as u32);
@@ -227,29 +236,27 @@ impl Planned {
             };
             planned.plans.push(p);
         }
-        planned.sets.sort_unstable();
-        planned.sets.dedup();
         planned
     }
 }
 
-/// Plans of recent single queries by (typed loci, keyable loci, min-loci),
-/// per shard: most queries share a few masks (every full ESS-12 profile
-/// has the same), and planning touches every group.
+/// Plans of recent single queries by masks and min-loci, per shard: most
+/// queries share a few masks (every full ESS-12 profile has the same), and
+/// planning touches every group.
 #[derive(Debug, Default)]
-pub(crate) struct PlanCache(Mutex<HashMap<(u32, u16, u8), Arc<Planned>>>);
+pub(crate) struct PlanCache(Mutex<HashMap<(Masks, u8), Arc<Planned>>>);
 
 impl PlanCache {
     /// Masks kept at most; the cache is emptied when full.
     const CAPACITY: usize = 1024;
 
-    fn get(&self, shard: &Shard, typed: u32, keyable: u16, params: &MatchParams) -> Arc<Planned> {
-        let key = (typed, keyable, params.min_loci);
+    fn get(&self, shard: &Shard, q: Masks, params: &MatchParams) -> Arc<Planned> {
+        let key = (q, params.min_loci);
         let lock = || self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(p) = lock().get(&key) {
             return Arc::clone(p);
         }
-        let planned = Arc::new(Planned::new(shard, typed, keyable, params));
+        let planned = Arc::new(Planned::new(shard, q, params));
         let mut cache = lock();
         if cache.len() >= Self::CAPACITY {
             cache.clear();
@@ -330,7 +337,7 @@ impl ShardSearch<'_> {
     /// One query: plan every group (plans are cached per query masks),
     /// probe widened or scan where no plan exists, probe the rest.
     fn one(&self, q: &Query) -> Result<Vec<Hit>> {
-        let planned = self.shard.plan_cache.get(self.shard, q.typed, q.keyable, self.params);
+        let planned = self.shard.plan_cache.get(self.shard, q.masks(), self.params);
         let groups = self.shard.groups();
         let mut hits = Vec::new();
         let mut candidates = Vec::new();
@@ -377,15 +384,24 @@ impl ShardSearch<'_> {
     /// The buckets a query probes for the members of `used` and for the
     /// family sets `sets`, each with its tag (the plan bit that must be set
     /// in the posting's group for the posting to be a candidate).
-    fn probes(&self, q: &Query, used: [Plan; 2], sets: &[u16]) -> Vec<(u32, u32)> {
+    fn probes(&self, q: &Query, used: [Plan; 2], sets: &FamilySets) -> Vec<(u32, u32)> {
+        // At a half locus, every stored part with a token of the query's allele.
+        let half: [Vec<u16>; ESS_COUNT] = std::array::from_fn(|l| {
+            if q.half & (1 << l) != 0 {
+                keys::compatible_parts(q.loci[l], self.shard.observed_tokens(l), q.tolerance)
+            } else {
+                Vec::new()
+            }
+        });
+        let parts = |l: usize| if q.half & (1 << l) != 0 { &half[l][..] } else { &q.parts[l][..] };
         let mut probes = Vec::new();
         for (plan, keyable) in used.into_iter().zip([0, keys::ALL_ESS]) {
-            for m in bits(plan & !keys::FAMILY) {
-                q.keys(m, keyable, |k| probes.push((self.shard.bucket_of(k), m as u32)));
+            for m in keys::bits(plan) {
+                for_each_key(keys::member_salt(m, keyable), keys::member_mask(m), parts, |k| probes.push((self.shard.bucket_of(k), m as u32)));
             }
         }
-        for &s in sets {
-            q.family_keys(s, |k| probes.push((self.shard.family_bucket_of(k), keys::FAMILY.trailing_zeros())));
+        for s in sets.iter() {
+            for_each_key(keys::family_salt(s), s, parts, |k| probes.push((self.shard.family_bucket_of(k), keys::FAMILY.trailing_zeros())));
         }
         probes
     }
@@ -395,11 +411,11 @@ impl ShardSearch<'_> {
         let groups = self.shard.groups();
         // Plans depend only on the query's masks: plan each distinct pair of
         // masks once (every full ESS-12 query shares one).
-        let mut masks: Vec<(u32, u16)> = qs.iter().map(|q| (q.typed, q.keyable)).collect();
+        let mut masks: Vec<Masks> = qs.iter().map(Query::masks).collect();
         masks.par_sort_unstable();
         masks.dedup();
-        let planned_masks: Vec<Planned> = masks.par_iter().map(|&(typed, keyable)| Planned::new(self.shard, typed, keyable, self.params)).collect();
-        let planned = |q: &Query| &planned_masks[masks.binary_search(&(q.typed, q.keyable)).expect("every mask was planned")];
+        let planned_masks: Vec<Planned> = masks.par_iter().map(|&m| Planned::new(self.shard, m, self.params)).collect();
+        let planned = |q: &Query| &planned_masks[masks.binary_search(&q.masks()).expect("every mask was planned")];
         // Probes by bucket, and scan requests.
         type Requests = (Vec<(u32, u32, u32)>, Vec<(u32, u32)>);
         let requests: Vec<Requests> = qs
@@ -602,10 +618,6 @@ const PREFETCH_AHEAD: usize = 8;
 /// Profiles scanned per block in a batch (fits the L2 cache).
 const SCAN_BLOCK: usize = 4096;
 
-/// The set bits of a plan, ascending.
-fn bits(plan: Plan) -> impl Iterator<Item = usize> {
-    (0..32).filter(move |m| plan & (1 << m) != 0)
-}
 
 #[cfg(test)]
 #[path = "../../tests/common/mod.rs"]

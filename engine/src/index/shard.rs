@@ -469,6 +469,8 @@ pub struct Shard {
     n: usize,
     classes: Vec<Class>,
     groups: Vec<Group>,
+    /// One past the last id of each group (compact, for [`Shard::group_index`]).
+    group_ends: Vec<u32>,
     /// For each block of 2^[`GROUP_BLOCK_LOG2`] ids, the group of its first id.
     group_starts: Vec<u32>,
     /// Plans of recent queries (see [`super::search`]).
@@ -575,9 +577,10 @@ impl Shard {
             return Err(bad("postings section has a partial entry".into()));
         }
         let mut shard =
-            Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), groups: Vec::new(), group_starts: Vec::new(), plan_cache: Default::default(), bucket_counts, created, sections, tokens: Default::default() };
+            Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), groups: Vec::new(), group_ends: Vec::new(), group_starts: Vec::new(), plan_cache: Default::default(), bucket_counts, created, sections, tokens: Default::default() };
         shard.classes = shard.read_classes()?;
         shard.groups = groups_of(&shard.classes);
+        shard.group_ends = shard.groups.iter().map(|g| g.end).collect();
         shard.group_starts = (0..n.div_ceil(1 << GROUP_BLOCK_LOG2))
             .map(|b| shard.groups.partition_point(|g| (g.end as usize) <= b << GROUP_BLOCK_LOG2) as u32)
             .collect();
@@ -661,12 +664,13 @@ impl Shard {
     /// every posting a query reads).
     #[inline]
     pub fn group_index(&self, id: u32) -> Option<usize> {
+        // Groups cover the ids without gaps, so the group of `id` is the
+        // first that ends after it.
         let block = (id >> GROUP_BLOCK_LOG2) as usize;
         let from = *self.group_starts.get(block)? as usize;
-        let to = self.group_starts.get(block + 1).map_or(self.groups.len(), |&t| t as usize + 1).min(self.groups.len());
-        let candidates = self.groups.get(from..to)?;
-        let i = from + candidates.partition_point(|g| g.end <= id);
-        self.groups.get(i).filter(|g| g.start <= id).map(|_| i)
+        let to = self.group_starts.get(block + 1).map_or(self.group_ends.len(), |&t| t as usize + 1).min(self.group_ends.len());
+        let i = from + self.group_ends.get(from..to)?.partition_point(|&end| end <= id);
+        (i < self.group_ends.len()).then_some(i)
     }
 
     /// All cores: 24 bytes per profile, then 32 bytes of padding.
