@@ -246,7 +246,17 @@ pub fn member_salt(m: usize, keyable: u16) -> usize {
 
 /// The loci of a mask over the ESS loci, ascending.
 pub fn loci(mask: u16) -> impl Iterator<Item = usize> {
-    (0..ESS_COUNT).filter(move |l| mask & (1 << l) != 0)
+    ones(u32::from(mask & ALL_ESS))
+}
+
+/// The set bits of `mask`, ascending (cheap when few are set: planning
+/// runs this for every group).
+fn ones(mut mask: u32) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let bit = mask.trailing_zeros();
+        mask &= mask.wrapping_sub(1);
+        (bit < 32).then_some(bit as usize)
+    })
 }
 
 /// The loci of member `m` as a bit mask over the ESS loci.
@@ -333,7 +343,7 @@ fn make_plan(a: u16, half: u16, near_possible: bool) -> Plan {
 
 /// The members of a plan, ascending.
 pub fn bits(plan: Plan) -> impl Iterator<Item = usize> {
-    (0..MEMBERS).filter(move |m| plan & (1 << m) != 0)
+    ones(plan & ((1 << MEMBERS) - 1))
 }
 
 /// The token a stored allele is keyed by. With repeat unit 4, allele

@@ -221,9 +221,17 @@ pub(crate) struct Planned {
 
 impl Planned {
     fn new(shard: &Shard, q: Masks, params: &MatchParams) -> Planned {
-        let mut planned = Planned { plans: Vec::with_capacity(shard.groups().len()), used: [0; 2], sets: FamilySets::default(), open: Vec::new() };
-        for (gi, g) in shard.groups().iter().enumerate() {
-            let p = match plan(q, g, params, &mut planned.sets) {
+        let groups = shard.groups();
+        let mut planned = Planned { plans: vec![NO_HIT; groups.len()], used: [0; 2], sets: FamilySets::default(), open: Vec::new() };
+        // Most groups of a partial query share too few loci with it: find
+        // the others in a tight pass over the groups' typed loci.
+        let min_loci = u32::from(params.min_loci);
+        for (gi, &typed) in shard.group_typed().iter().enumerate() {
+            if (q.typed & typed).count_ones() < min_loci {
+                continue;
+            }
+            let g = &groups[gi];
+            planned.plans[gi] = match plan(q, g, params, &mut planned.sets) {
                 None => NO_HIT,
                 Some(0) => {
                     planned.open.push(gi as u32);
@@ -234,7 +242,6 @@ impl Planned {
                     p
                 }
             };
-            planned.plans.push(p);
         }
         planned
     }
@@ -342,7 +349,12 @@ impl ShardSearch<'_> {
         let mut hits = Vec::new();
         let mut candidates = Vec::new();
         let mut widening = None;
-        for &gi in &planned.open {
+        // Open groups are mostly a few profiles each, far apart: load their
+        // first cores ahead.
+        for (i, &gi) in planned.open.iter().enumerate() {
+            if let Some(&ahead) = planned.open.get(i + PREFETCH_AHEAD) {
+                self.shard.prefetch_core(groups[ahead as usize].start);
+            }
             let g = &groups[gi as usize];
             if let Some(keys) = self.widened(q, g, &mut widening) {
                 for key in keys {
@@ -516,29 +528,41 @@ impl ShardSearch<'_> {
         w.keys(q, g, compared > u32::from(self.params.min_loci))
     }
 
-    /// The hits among profiles `ids` of group `g`, by kernel scan.
+    /// The hits among profiles `ids` of group `g`, by kernel scan. Classes
+    /// where no hit is possible are skipped; each run of consecutive other
+    /// classes is scanned in one pass (groups with wildcards hold many
+    /// classes of a few profiles each), with the kernel's bound on matching
+    /// ESS loci loose enough for every class of the run; [`Self::finish`]
+    /// applies the exact rules.
     fn scan_group(&self, q: &Query, g: &Group, ids: std::ops::Range<u32>) -> Result<Vec<Hit>> {
+        let classes = &self.shard.classes()[g.classes.clone()];
+        let min_loci = u32::from(self.params.min_loci);
+        let possible = |c: &Class| c.start < ids.end && (q.typed & c.typed).count_ones() >= min_loci;
         let mut hits = Vec::new();
-        for c in &self.shard.classes()[g.classes.clone()] {
-            let (start, end) = (c.start.max(ids.start), c.end.min(ids.end));
-            if start >= end || (q.typed & c.typed).count_ones() < u32::from(self.params.min_loci) {
+        let mut found = Vec::new();
+        let mut i = classes.partition_point(|c| c.end <= ids.start);
+        while i < classes.len() && classes[i].start < ids.end {
+            if !possible(&classes[i]) {
+                i += 1;
                 continue;
             }
-            let other = ((q.typed & c.typed) >> ESS_COUNT).count_ones() as u8;
-            let min_core = self.params.min_loci.saturating_sub(other);
-            let range = start as usize * CORE_BYTES..end as usize * CORE_BYTES;
-            let mut found = Vec::new();
-            if let Some(block) = self.shard.cores().get(range) {
-                q.core.scan(self.level, block, 1, min_core, |i, r| {
-                    let id = start + i as u32;
+            let run = &classes[i..i + classes[i..].iter().take_while(|c| possible(c)).count()];
+            let other = run.iter().map(|c| ((q.typed & c.typed) >> ESS_COUNT).count_ones()).max().unwrap_or(0);
+            let min_core = self.params.min_loci.saturating_sub(other as u8);
+            let (start, end) = (run[0].start.max(ids.start), run[run.len() - 1].end.min(ids.end));
+            found.clear();
+            if let Some(block) = self.shard.cores().get(start as usize * CORE_BYTES..end as usize * CORE_BYTES) {
+                q.core.scan(self.level, block, 1, min_core, |k, r| {
+                    let id = start + k as u32;
                     if !self.tomb[id as usize] {
                         found.push((id, r));
                     }
                 });
             }
-            for (id, r) in found {
-                hits.extend(self.finish(q, c, id, r)?);
+            for &(id, r) in &found {
+                hits.extend(self.finish(q, &run[run.partition_point(|c| c.end <= id)], id, r)?);
             }
+            i += run.len();
         }
         Ok(hits)
     }

@@ -471,6 +471,8 @@ pub struct Shard {
     groups: Vec<Group>,
     /// One past the last id of each group (compact, for [`Shard::group_index`]).
     group_ends: Vec<u32>,
+    /// The typed loci of each group (compact, for planning).
+    group_typed: Vec<u32>,
     /// For each block of 2^[`GROUP_BLOCK_LOG2`] ids, the group of its first id.
     group_starts: Vec<u32>,
     /// Plans of recent queries (see [`super::search`]).
@@ -577,10 +579,11 @@ impl Shard {
             return Err(bad("postings section has a partial entry".into()));
         }
         let mut shard =
-            Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), groups: Vec::new(), group_ends: Vec::new(), group_starts: Vec::new(), plan_cache: Default::default(), bucket_counts, created, sections, tokens: Default::default() };
+            Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), groups: Vec::new(), group_ends: Vec::new(), group_typed: Vec::new(), group_starts: Vec::new(), plan_cache: Default::default(), bucket_counts, created, sections, tokens: Default::default() };
         shard.classes = shard.read_classes()?;
         shard.groups = groups_of(&shard.classes);
         shard.group_ends = shard.groups.iter().map(|g| g.end).collect();
+        shard.group_typed = shard.groups.iter().map(|g| g.typed).collect();
         shard.group_starts = (0..n.div_ceil(1 << GROUP_BLOCK_LOG2))
             .map(|b| shard.groups.partition_point(|g| (g.end as usize) <= b << GROUP_BLOCK_LOG2) as u32)
             .collect();
@@ -657,6 +660,11 @@ impl Shard {
     /// The groups of classes, in id order.
     pub fn groups(&self) -> &[Group] {
         &self.groups
+    }
+
+    /// The typed loci of every group, in group order.
+    pub fn group_typed(&self) -> &[u32] {
+        &self.group_typed
     }
 
     /// Index of the group holding profile `id`, if any: a table lookup,
