@@ -81,7 +81,6 @@
 //! ([`member_salt`]); the query uses the salt of the group it probes for,
 //! so the argument holds per salt.
 
-
 use std::sync::OnceLock;
 
 use crate::dna::{Genotype, ESS_COUNT};
@@ -499,7 +498,6 @@ mod tests {
     #[test]
     fn plans_cover_every_locus_that_can_differ() {
         for a in 0u16..1 << ESS_COUNT {
-            // No half locus, and the lowest and highest locus of A as half.
             // No half locus, and the lowest locus outside A as half.
             let outside = !a & ALL_ESS;
             let halves = [None, (outside != 0).then(|| outside.trailing_zeros() as usize)];
