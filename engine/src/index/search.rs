@@ -427,14 +427,15 @@ impl ShardSearch<'_> {
         masks.par_sort_unstable();
         masks.dedup();
         let planned_masks: Vec<Planned> = masks.par_iter().map(|&m| Planned::new(self.shard, m, self.params)).collect();
-        let planned = |q: &Query| &planned_masks[masks.binary_search(&q.masks()).expect("every mask was planned")];
+        let plan_of: Vec<u32> = qs.par_iter().map(|q| masks.binary_search(&q.masks()).expect("every mask was planned") as u32).collect();
+        let planned = |qi: usize| &planned_masks[plan_of[qi] as usize];
         // Probes by bucket, and scan requests.
         type Requests = (Vec<(u32, u32, u32)>, Vec<(u32, u32)>);
         let requests: Vec<Requests> = qs
             .par_iter()
             .enumerate()
             .map(|(qi, q)| {
-                let planned = planned(q);
+                let planned = planned(qi);
                 let mut scans = Vec::new();
                 let mut probes = Vec::new();
                 let mut widening = None;
@@ -461,7 +462,7 @@ impl ShardSearch<'_> {
                 let mut out = Vec::new();
                 for &(b, qi, tag) in chunk {
                     let postings = self.shard.bucket(b)?;
-                    let plans = &planned(&qs[qi as usize]).plans;
+                    let plans = &planned(qi as usize).plans;
                     for i in 0..postings.len() {
                         let id = postings.get(i);
                         let gi = self.group_of(id)?;
