@@ -452,11 +452,14 @@ impl ShardSearch<'_> {
         let (probes, scans): (Vec<_>, Vec<_>) = requests.into_iter().unzip();
         let mut probes: Vec<(u32, u32, u32)> = probes.concat();
         let mut scans: Vec<(u32, u32)> = scans.concat();
-        probes.par_sort_unstable();
+        // Bucket order is all the reading needs (one u32 compares faster
+        // than a tuple).
+        probes.par_sort_unstable_by_key(|&(b, _, _)| b);
         scans.par_sort_unstable();
 
-        // Read buckets in order; keep postings whose group the query probes with this tag.
-        let mut candidates: Vec<(u32, u32)> = probes
+        // Read buckets in order; keep postings whose group the query probes
+        // with this tag, as (profile id, query index) packed into a u64.
+        let mut candidates: Vec<u64> = probes
             .par_chunks(4096)
             .map(|chunk| {
                 let mut out = Vec::new();
@@ -468,7 +471,7 @@ impl ShardSearch<'_> {
                         let gi = self.group_of(id)?;
                         let wanted = if tag >= GROUP_FILTER { gi as u32 == tag - GROUP_FILTER } else { plans[gi] & (1 << tag) != 0 };
                         if wanted {
-                            out.push((id, qi));
+                            out.push(u64::from(id) << 32 | u64::from(qi));
                         }
                     }
                 }
@@ -484,9 +487,10 @@ impl ShardSearch<'_> {
             .par_chunks(4096)
             .map(|chunk| {
                 let mut out = Vec::new();
-                for (i, &(id, qi)) in chunk.iter().enumerate() {
-                    if let Some(&(ahead, _)) = chunk.get(i + PREFETCH_AHEAD) {
-                        self.shard.prefetch_core(ahead);
+                for (i, &c) in chunk.iter().enumerate() {
+                    let (id, qi) = ((c >> 32) as u32, c as u32);
+                    if let Some(&ahead) = chunk.get(i + PREFETCH_AHEAD) {
+                        self.shard.prefetch_core((ahead >> 32) as u32);
                     }
                     if let Some(hit) = self.check(&qs[qi as usize], id)? {
                         out.push((qi, hit));
