@@ -179,8 +179,8 @@ impl FamilySets {
     /// The sets, as masks over the ESS loci.
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
         let (four, five) = (cover(4), cover(5));
-        let ones = self.0.iter().enumerate().flat_map(|(w, &word)| (0..64).filter(move |b| word & (1 << b) != 0).map(move |b| w * 64 + b));
-        ones.map(move |i| if i < four.len() { four[i] } else { five[i - four.len()] })
+        let set = self.0.iter().enumerate().flat_map(|(w, &word)| ones(word).map(move |b| w * 64 + b));
+        set.map(move |i| if i < four.len() { four[i] } else { five[i - four.len()] })
     }
 }
 
@@ -245,16 +245,16 @@ pub fn member_salt(m: usize, keyable: u16) -> usize {
 
 /// The loci of a mask over the ESS loci, ascending.
 pub fn loci(mask: u16) -> impl Iterator<Item = usize> {
-    ones(u32::from(mask & ALL_ESS))
+    ones(u64::from(mask & ALL_ESS))
 }
 
 /// The set bits of `mask`, ascending (cheap when few are set: planning
 /// runs this for every group).
-fn ones(mut mask: u32) -> impl Iterator<Item = usize> {
+fn ones(mut mask: u64) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
         let bit = mask.trailing_zeros();
         mask &= mask.wrapping_sub(1);
-        (bit < 32).then_some(bit as usize)
+        (bit < 64).then_some(bit as usize)
     })
 }
 
@@ -342,7 +342,7 @@ fn make_plan(a: u16, half: u16, near_possible: bool) -> Plan {
 
 /// The members of a plan, ascending.
 pub fn bits(plan: Plan) -> impl Iterator<Item = usize> {
-    ones(plan & ((1 << MEMBERS) - 1))
+    ones(u64::from(plan & ((1 << MEMBERS) - 1)))
 }
 
 /// The token a stored allele is keyed by. With repeat unit 4, allele

@@ -177,14 +177,11 @@ fn member_keys<'p>(salt: usize, loci: u16, parts: impl Fn(usize) -> &'p [u16]) -
     keys
 }
 
-/// What a query with masks `q` does with group `g`: `None` when no hit is
-/// possible, else the plan (members, or [`keys::FAMILY`], whose sets are
-/// added to `sets`; `0`: probe widened or scan the group).
-fn plan(q: Masks, g: &Group, params: &MatchParams, sets: &mut FamilySets) -> Option<Plan> {
-    let compared = (q.typed & g.typed).count_ones();
-    if compared < u32::from(params.min_loci) {
-        return None;
-    }
+/// What a query with masks `q` does with group `g`, with which it compares
+/// `compared` loci (at least min-loci): the members to probe, or
+/// [`keys::FAMILY`], whose sets are added to `sets`; `0`: probe widened or
+/// scan the group.
+fn plan(q: Masks, g: &Group, compared: u32, params: &MatchParams, sets: &mut FamilySets) -> Plan {
     let a = q.keyable & g.keyable;
     let near = compared > u32::from(params.min_loci);
     // A half locus only when the keyable ones give no plan: it costs more.
@@ -193,14 +190,14 @@ fn plan(q: Masks, g: &Group, params: &MatchParams, sets: &mut FamilySets) -> Opt
         p => p,
     };
     if p != 0 {
-        return Some(p);
+        return p;
     }
     match keys::family_probes(g.keyable, g.is_exact(), a, near) {
         Some(family) => {
             sets.add(&family);
-            Some(keys::FAMILY)
+            keys::FAMILY
         }
-        None => Some(0),
+        None => 0,
     }
 }
 
@@ -227,17 +224,17 @@ impl Planned {
         // the others in a tight pass over the groups' typed loci.
         let min_loci = u32::from(params.min_loci);
         for (gi, &typed) in shard.group_typed().iter().enumerate() {
-            if (q.typed & typed).count_ones() < min_loci {
+            let compared = (q.typed & typed).count_ones();
+            if compared < min_loci {
                 continue;
             }
             let g = &groups[gi];
-            planned.plans[gi] = match plan(q, g, params, &mut planned.sets) {
-                None => NO_HIT,
-                Some(0) => {
+            planned.plans[gi] = match plan(q, g, compared, params, &mut planned.sets) {
+                0 => {
                     planned.open.push(gi as u32);
                     0
                 }
-                Some(p) => {
+                p => {
                     planned.used[usize::from(g.keyable == keys::ALL_ESS)] |= p;
                     p
                 }
@@ -646,7 +643,6 @@ const PREFETCH_AHEAD: usize = 8;
 
 /// Profiles scanned per block in a batch (fits the L2 cache).
 const SCAN_BLOCK: usize = 4096;
-
 
 #[cfg(test)]
 #[path = "../../tests/common/mod.rs"]

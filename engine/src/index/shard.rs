@@ -585,7 +585,7 @@ impl Shard {
         shard.group_ends = shard.groups.iter().map(|g| g.end).collect();
         shard.group_typed = shard.groups.iter().map(|g| g.typed).collect();
         shard.group_starts = (0..n.div_ceil(1 << GROUP_BLOCK_LOG2))
-            .map(|b| shard.groups.partition_point(|g| (g.end as usize) <= b << GROUP_BLOCK_LOG2) as u32)
+            .map(|b| shard.group_ends.partition_point(|&end| (end as usize) <= b << GROUP_BLOCK_LOG2) as u32)
             .collect();
         let maps = shard.section(Section::Tokens);
         shard.tokens = std::array::from_fn(|l| {
