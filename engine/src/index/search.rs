@@ -10,11 +10,13 @@
 //! the ESS core, [`locus_differences`] for the other loci). Why no hit is
 //! lost is argued in [`keys`].
 //!
-//! A batch ([`Index::search_batch`]) is a join, not N lookups: the probes of
-//! a chunk of queries are sorted by bucket and read in bucket order, the
-//! candidates sorted by profile id and checked in id order, and the groups
-//! that must be scanned are scanned once per block of profiles for all
-//! queries that need them.
+//! A batch ([`Index::search_batch`]) is a join, not N lookups: plans are
+//! made once per distinct query masks; the probes of each run of
+//! [`JOIN_QUERIES`] queries are sorted by bucket and read in bucket order,
+//! their candidates sorted by profile id and checked in id order
+//! (a run stays in cache; one sort of all probes and candidates of a chunk
+//! measured no faster); and the groups that must be scanned are scanned
+//! once per block of profiles for all queries that need it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -339,53 +341,20 @@ impl ShardSearch<'_> {
     }
 
     /// One query: plan every group (plans are cached per query masks),
-    /// probe widened or scan where no plan exists, probe the rest.
+    /// look it up in the index, scan the groups the lookup leaves.
     fn one(&self, q: &Query) -> Result<Vec<Hit>> {
         let planned = self.shard.plan_cache.get(self.shard, q.masks(), self.params);
-        let groups = self.shard.groups();
-        let mut hits = Vec::new();
-        let mut candidates = Vec::new();
-        let mut widening = None;
-        // Open groups are mostly a few profiles each, far apart: load their
+        let (found, scans) = self.lookup_join(std::slice::from_ref(q), 0, &|_| &*planned)?;
+        let mut hits: Vec<Hit> = found.into_iter().map(|(_, hit)| hit).collect();
+        // Such groups are mostly a few profiles each, far apart: load their
         // first cores ahead.
-        for (i, &gi) in planned.open.iter().enumerate() {
-            if let Some(&ahead) = planned.open.get(i + PREFETCH_AHEAD) {
+        let groups = self.shard.groups();
+        for (i, &(gi, _)) in scans.iter().enumerate() {
+            if let Some(&(ahead, _)) = scans.get(i + PREFETCH_AHEAD) {
                 self.shard.prefetch_core(groups[ahead as usize].start);
             }
             let g = &groups[gi as usize];
-            if let Some(keys) = self.widened(q, g, &mut widening) {
-                for key in keys {
-                    let postings = self.shard.bucket(self.shard.bucket_of(key))?;
-                    candidates.extend((0..postings.len()).map(|i| postings.get(i)).filter(|id| (g.start..g.end).contains(id)));
-                }
-            } else {
-                hits.extend(self.scan_group(q, g, g.start..g.end)?);
-            }
-        }
-        let probes = self.probes(q, planned.used, &planned.sets);
-        // Three passes so that the memory loads of all probes overlap.
-        for &(bucket, _) in &probes {
-            self.shard.prefetch_bucket(bucket);
-        }
-        let buckets = probes.iter().map(|&(bucket, tag)| Ok((self.shard.bucket(bucket)?, tag))).collect::<Result<Vec<_>>>()?;
-        for (postings, _) in &buckets {
-            postings.prefetch();
-        }
-        for (postings, tag) in buckets {
-            for i in 0..postings.len() {
-                let id = postings.get(i);
-                if planned.plans[self.group_of(id)?] & (1 << tag) != 0 {
-                    candidates.push(id);
-                }
-            }
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
-        for (i, &id) in candidates.iter().enumerate() {
-            if let Some(&ahead) = candidates.get(i + PREFETCH_AHEAD) {
-                self.shard.prefetch_core(ahead);
-            }
-            hits.extend(self.check(q, id)?);
+            hits.extend(self.scan_group(q, g, g.start..g.end)?);
         }
         Ok(hits)
     }
@@ -416,6 +385,10 @@ impl ShardSearch<'_> {
     }
 
     /// A chunk of queries as a join: returns (query index, hit) pairs.
+    /// Plans are made once per distinct masks, lookups are joins of small
+    /// runs of queries ([`JOIN_QUERIES`]: their probes and candidates stay
+    /// in cache), and each group that must be scanned is scanned once per
+    /// block of profiles for all the queries that need it.
     fn join(&self, qs: &[Query]) -> Result<Vec<(u32, Hit)>> {
         let groups = self.shard.groups();
         // Plans depend only on the query's masks: plan each distinct pair of
@@ -426,77 +399,15 @@ impl ShardSearch<'_> {
         let planned_masks: Vec<Planned> = masks.par_iter().map(|&m| Planned::new(self.shard, m, self.params)).collect();
         let plan_of: Vec<u32> = qs.par_iter().map(|q| masks.binary_search(&q.masks()).expect("every mask was planned") as u32).collect();
         let planned = |qi: usize| &planned_masks[plan_of[qi] as usize];
-        // Probes by bucket, and scan requests.
-        type Requests = (Vec<(u32, u32, u32)>, Vec<(u32, u32)>);
-        let requests: Vec<Requests> = qs
-            .par_iter()
+        let runs = qs
+            .par_chunks(JOIN_QUERIES)
             .enumerate()
-            .map(|(qi, q)| {
-                let planned = planned(qi);
-                let mut scans = Vec::new();
-                let mut probes = Vec::new();
-                let mut widening = None;
-                for &gi in &planned.open {
-                    match self.widened(q, &groups[gi as usize], &mut widening) {
-                        Some(keys) => probes.extend(keys.into_iter().map(|k| (self.shard.bucket_of(k), qi as u32, GROUP_FILTER + gi))),
-                        None => scans.push((gi, qi as u32)),
-                    }
-                }
-                probes.extend(self.probes(q, planned.used, &planned.sets).into_iter().map(|(b, tag)| (b, qi as u32, tag)));
-                (probes, scans)
-            })
-            .collect();
-        let (probes, scans): (Vec<_>, Vec<_>) = requests.into_iter().unzip();
-        let mut probes: Vec<(u32, u32, u32)> = probes.concat();
+            .map(|(r, run)| self.lookup_join(run, r * JOIN_QUERIES, &planned))
+            .collect::<Result<Vec<_>>>()?;
+        let (found, scans): (Vec<_>, Vec<_>) = runs.into_iter().unzip();
+        let mut found: Vec<(u32, Hit)> = found.concat();
         let mut scans: Vec<(u32, u32)> = scans.concat();
-        // Bucket order is all the reading needs (one u32 compares faster
-        // than a tuple).
-        probes.par_sort_unstable_by_key(|&(b, _, _)| b);
         scans.par_sort_unstable();
-
-        // Read buckets in order; keep postings whose group the query probes
-        // with this tag, as (profile id, query index) packed into a u64.
-        let mut candidates: Vec<u64> = probes
-            .par_chunks(4096)
-            .map(|chunk| {
-                let mut out = Vec::new();
-                for &(b, qi, tag) in chunk {
-                    let postings = self.shard.bucket(b)?;
-                    let plans = &planned(qi as usize).plans;
-                    for i in 0..postings.len() {
-                        let id = postings.get(i);
-                        let gi = self.group_of(id)?;
-                        let wanted = if tag >= GROUP_FILTER { gi as u32 == tag - GROUP_FILTER } else { plans[gi] & (1 << tag) != 0 };
-                        if wanted {
-                            out.push(u64::from(id) << 32 | u64::from(qi));
-                        }
-                    }
-                }
-                Ok(out)
-            })
-            .collect::<Result<Vec<_>>>()?
-            .concat();
-        candidates.par_sort_unstable();
-        candidates.dedup();
-
-        // Check candidates in profile order.
-        let mut found: Vec<(u32, Hit)> = candidates
-            .par_chunks(4096)
-            .map(|chunk| {
-                let mut out = Vec::new();
-                for (i, &c) in chunk.iter().enumerate() {
-                    let (id, qi) = ((c >> 32) as u32, c as u32);
-                    if let Some(&ahead) = chunk.get(i + PREFETCH_AHEAD) {
-                        self.shard.prefetch_core((ahead >> 32) as u32);
-                    }
-                    if let Some(hit) = self.check(&qs[qi as usize], id)? {
-                        out.push((qi, hit));
-                    }
-                }
-                Ok(out)
-            })
-            .collect::<Result<Vec<_>>>()?
-            .concat();
 
         // Scan each group once per block of profiles for all queries that need it.
         let requests: Vec<&[(u32, u32)]> = scans.chunk_by(|a, b| a.0 == b.0).collect();
@@ -517,6 +428,65 @@ impl ShardSearch<'_> {
             .collect::<Result<Vec<_>>>()?;
         found.extend(scanned.into_iter().flatten());
         Ok(found)
+    }
+
+    /// The lookups of queries `qs` (indices from `base`) as one join: their
+    /// probes read in bucket order, the postings kept sorted by profile id
+    /// and checked in id order. Returns the hits and the (group, query)
+    /// pairs left to scan.
+    #[allow(clippy::type_complexity)]
+    fn lookup_join<'p>(&self, qs: &[Query], base: usize, planned: &impl Fn(usize) -> &'p Planned) -> Result<(Vec<(u32, Hit)>, Vec<(u32, u32)>)> {
+        let groups = self.shard.groups();
+        let mut scans = Vec::new();
+        let mut probes: Vec<(u32, u32, u32)> = Vec::new();
+        for (i, q) in qs.iter().enumerate() {
+            let qi = (base + i) as u32;
+            let planned = planned(qi as usize);
+            let mut widening = None;
+            for &gi in &planned.open {
+                match self.widened(q, &groups[gi as usize], &mut widening) {
+                    Some(keys) => probes.extend(keys.into_iter().map(|k| (self.shard.bucket_of(k), qi, GROUP_FILTER + gi))),
+                    None => scans.push((gi, qi)),
+                }
+            }
+            probes.extend(self.probes(q, planned.used, &planned.sets).into_iter().map(|(b, tag)| (b, qi, tag)));
+        }
+        probes.sort_unstable_by_key(|&(b, _, _)| b);
+        // Three passes so that the memory loads of all probes overlap.
+        for &(b, _, _) in &probes {
+            self.shard.prefetch_bucket(b);
+        }
+        let buckets = probes.iter().map(|&(b, qi, tag)| Ok((self.shard.bucket(b)?, qi, tag))).collect::<Result<Vec<_>>>()?;
+        for (postings, _, _) in &buckets {
+            postings.prefetch();
+        }
+        // Keep postings whose group the query probes with this tag, as
+        // (profile id, query index) packed into a u64.
+        let mut candidates: Vec<u64> = Vec::new();
+        for (postings, qi, tag) in buckets {
+            let plans = &planned(qi as usize).plans;
+            for i in 0..postings.len() {
+                let id = postings.get(i);
+                let gi = self.group_of(id)?;
+                let wanted = if tag >= GROUP_FILTER { gi as u32 == tag - GROUP_FILTER } else { plans[gi] & (1 << tag) != 0 };
+                if wanted {
+                    candidates.push(u64::from(id) << 32 | u64::from(qi));
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut found = Vec::new();
+        for (i, &c) in candidates.iter().enumerate() {
+            let (id, qi) = ((c >> 32) as u32, c as u32);
+            if let Some(&ahead) = candidates.get(i + PREFETCH_AHEAD) {
+                self.shard.prefetch_core((ahead >> 32) as u32);
+            }
+            if let Some(hit) = self.check(&qs[qi as usize - base], id)? {
+                found.push((qi, hit));
+            }
+        }
+        Ok((found, scans))
     }
 
     /// The widened probe of group `g` for `q`, if cheaper than a scan.
@@ -640,6 +610,10 @@ const NO_HIT: Plan = 1 << 30;
 
 /// How many candidates ahead of the one being checked are prefetched.
 const PREFETCH_AHEAD: usize = 8;
+
+/// Queries per join of lookups in a batch: few enough that their probes
+/// and candidates stay in cache.
+const JOIN_QUERIES: usize = 16;
 
 /// Profiles scanned per block in a batch (fits the L2 cache).
 const SCAN_BLOCK: usize = 4096;
