@@ -81,6 +81,7 @@
 //! ([`member_salt`]); the query uses the salt of the group it probes for,
 //! so the argument holds per salt.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use crate::dna::{Genotype, ESS_COUNT};
@@ -142,9 +143,10 @@ pub fn family_inside(keyable: u16, exact: bool) -> impl Iterator<Item = u16> {
 pub fn family_probes(keyable: u16, exact: bool, a: u16, near_possible: bool) -> Option<FamilySets> {
     let matching = a.count_ones().checked_sub(u32::from(near_possible))?;
     let k = families(keyable, exact).iter().copied().find(|&k| matching >= k)?;
-    static INSIDE: OnceLock<Vec<[FamilySets; 2]>> = OnceLock::new();
-    let inside = INSIDE.get_or_init(|| {
-        let of = |k: u32, a: u16| {
+    // Per A, computed when first needed (no query pays for the whole table).
+    static INSIDE: [OnceLock<[FamilySets; 2]>; ALL_ESS as usize + 1] = [const { OnceLock::new() }; ALL_ESS as usize + 1];
+    let inside = INSIDE[usize::from(a & ALL_ESS)].get_or_init(|| {
+        let of = |k: u32| {
             let mut sets = FamilySets::default();
             for (i, &s) in cover(k).iter().enumerate() {
                 if s & !a == 0 {
@@ -153,9 +155,9 @@ pub fn family_probes(keyable: u16, exact: bool, a: u16, near_possible: bool) -> 
             }
             sets
         };
-        (0..=ALL_ESS).map(|a| [of(4, a), of(5, a)]).collect()
+        [of(4), of(5)]
     });
-    Some(inside[usize::from(a & ALL_ESS)][k as usize - 4])
+    Some(inside[k as usize - 4])
 }
 
 /// A set of family sets: one bit per set of [`cover`]`(4)`, then per set
@@ -190,36 +192,42 @@ pub fn family_salt(loci: u16) -> usize {
 }
 
 /// (k−1)-sets of the twelve ESS loci such that every k-set contains one,
-/// for k = 4 or 5 (empty otherwise), found greedily and deterministically
-/// (the shard format depends on them: `families_are_fixed` pins them).
+/// for k = 4 or 5 (empty otherwise). Found by a greedy search (the test
+/// `covers_are_the_greedy_ones` reruns it); the shard format depends on
+/// them (`families_are_fixed` pins them).
 pub fn cover(k: u32) -> &'static [u16] {
-    static COVERS: OnceLock<[Vec<u16>; 2]> = OnceLock::new();
-    let covers = COVERS.get_or_init(|| [greedy_cover(4), greedy_cover(5)]);
     match k {
-        4 => &covers[0],
-        5 => &covers[1],
+        4 => &COVER4,
+        5 => &COVER5,
         _ => &[],
     }
 }
 
-fn greedy_cover(k: u32) -> Vec<u16> {
-    let sets = |size: u32| (0u16..1 << ESS_COUNT).filter(move |s| s.count_ones() == size);
-    let mut uncovered: Vec<u16> = sets(k).collect();
-    let candidates: Vec<u16> = sets(k - 1).collect();
-    let mut chosen = Vec::new();
-    while !uncovered.is_empty() {
-        // The candidate inside the most uncovered sets; ties to the smallest.
-        let best = candidates
-            .iter()
-            .copied()
-            .max_by_key(|&c| (uncovered.iter().filter(|&&u| c & !u == 0).count(), std::cmp::Reverse(c)))
-            .expect("candidates exist");
-        uncovered.retain(|&u| best & !u != 0);
-        chosen.push(best);
-    }
-    chosen.sort_unstable();
-    chosen
-}
+const COVER4: [u16; 94] = [
+    0x007, 0x00b, 0x00d, 0x013, 0x015, 0x016, 0x019, 0x02a, 0x034, 0x046, 0x04c, 0x052,
+    0x061, 0x070, 0x08a, 0x094, 0x0a1, 0x0a2, 0x0a4, 0x0b0, 0x0c1, 0x0d0, 0x0e0, 0x10a,
+    0x10c, 0x121, 0x122, 0x128, 0x141, 0x144, 0x150, 0x181, 0x182, 0x184, 0x190, 0x1c0,
+    0x205, 0x209, 0x20c, 0x211, 0x218, 0x222, 0x242, 0x244, 0x260, 0x282, 0x288, 0x302,
+    0x304, 0x320, 0x340, 0x406, 0x409, 0x411, 0x418, 0x422, 0x424, 0x442, 0x444, 0x448,
+    0x482, 0x484, 0x488, 0x502, 0x504, 0x520, 0x601, 0x604, 0x608, 0x610, 0x680, 0x803,
+    0x805, 0x806, 0x811, 0x812, 0x814, 0x828, 0x842, 0x844, 0x848, 0x888, 0x901, 0x910,
+    0x920, 0xa02, 0xa20, 0xa40, 0xa80, 0xb00, 0xc08, 0xc20, 0xc40, 0xc80,
+];
+
+const COVER5: [u16; 143] = [
+    0x00f, 0x033, 0x03c, 0x055, 0x05a, 0x066, 0x069, 0x096, 0x099, 0x0a5, 0x0aa, 0x0b4,
+    0x0b8, 0x0c3, 0x0cc, 0x0e4, 0x0e8, 0x0f0, 0x113, 0x11c, 0x123, 0x12c, 0x131, 0x132,
+    0x145, 0x14a, 0x154, 0x158, 0x186, 0x189, 0x191, 0x192, 0x1e0, 0x213, 0x21c, 0x223,
+    0x22c, 0x231, 0x232, 0x246, 0x249, 0x264, 0x268, 0x285, 0x28a, 0x2a1, 0x2a2, 0x2c4,
+    0x2c8, 0x2d0, 0x303, 0x30c, 0x311, 0x312, 0x314, 0x318, 0x321, 0x322, 0x324, 0x328,
+    0x330, 0x3c0, 0x415, 0x41a, 0x426, 0x429, 0x443, 0x44c, 0x454, 0x458, 0x461, 0x462,
+    0x483, 0x48c, 0x4b0, 0x4c1, 0x4c2, 0x505, 0x50a, 0x514, 0x518, 0x544, 0x548, 0x550,
+    0x5a0, 0x606, 0x609, 0x624, 0x628, 0x641, 0x642, 0x660, 0x690, 0x780, 0x816, 0x819,
+    0x825, 0x82a, 0x834, 0x838, 0x843, 0x84c, 0x870, 0x883, 0x88c, 0x894, 0x898, 0x8a1,
+    0x8a2, 0x8c1, 0x8c2, 0x906, 0x909, 0x911, 0x912, 0x960, 0x984, 0x988, 0x990, 0xa05,
+    0xa0a, 0xa21, 0xa22, 0xa50, 0xa81, 0xa82, 0xaa0, 0xb40, 0xc03, 0xc0c, 0xc24, 0xc28,
+    0xc30, 0xc41, 0xc42, 0xc81, 0xc82, 0xcc0, 0xd20, 0xe04, 0xe08, 0xe10, 0xf00,
+];
 
 /// The members a profile with keyable loci `keyable` is posted under, as
 /// (salt, loci).
@@ -297,13 +305,21 @@ pub type Plan = u32;
 /// group and *half* in the query (typed with one wildcard), at a higher
 /// probe cost.
 pub fn plan(a: u16, half: Option<usize>, near_possible: bool) -> Plan {
-    static PLANS: [OnceLock<Vec<[Plan; 2]>>; ESS_COUNT + 1] = [const { OnceLock::new() }; ESS_COUNT + 1];
+    // Plan + 1 per (half locus or none, A, near), computed when first
+    // needed (0: not yet), so that no query pays for a whole table.
+    static PLANS: [[AtomicU32; 2 << ESS_COUNT]; ESS_COUNT + 1] = [const { [const { AtomicU32::new(0) }; 2 << ESS_COUNT] }; ESS_COUNT + 1];
     let half = half.filter(|&l| l < ESS_COUNT);
-    let half_mask = half.map_or(0, |l| 1 << l);
-    let plans = PLANS[half.unwrap_or(ESS_COUNT)].get_or_init(|| {
-        (0..=ALL_ESS).map(|a| [make_plan(a | half_mask, half_mask, false), make_plan(a | half_mask, half_mask, true)]).collect()
-    });
-    plans[usize::from(a & ALL_ESS)][usize::from(near_possible)]
+    let a = a & ALL_ESS;
+    let slot = &PLANS[half.unwrap_or(ESS_COUNT)][usize::from(a) << 1 | usize::from(near_possible)];
+    match slot.load(Ordering::Relaxed) {
+        0 => {
+            let half_mask = half.map_or(0, |l| 1 << l);
+            let p = make_plan(a | half_mask, half_mask, near_possible);
+            slot.store(p + 1, Ordering::Relaxed);
+            p
+        }
+        stored => stored - 1,
+    }
 }
 
 fn make_plan(a: u16, half: u16, near_possible: bool) -> Plan {
@@ -473,6 +489,30 @@ mod tests {
             assert!(covered, "six-set {s:012b} contains no triple");
         }
         assert_eq!(sets, 924);
+    }
+
+    /// The covers are what a greedy search finds: the candidate inside
+    /// the most sets not yet covered, ties to the smallest.
+    #[test]
+    fn covers_are_the_greedy_ones() {
+        fn greedy_cover(k: u32) -> Vec<u16> {
+            let mut uncovered: Vec<u16> = subsets(k).collect();
+            let candidates: Vec<u16> = subsets(k - 1).collect();
+            let mut chosen = Vec::new();
+            while !uncovered.is_empty() {
+                let best = candidates
+                    .iter()
+                    .copied()
+                    .max_by_key(|&c| (uncovered.iter().filter(|&&u| c & !u == 0).count(), std::cmp::Reverse(c)))
+                    .expect("candidates exist");
+                uncovered.retain(|&u| best & !u != 0);
+                chosen.push(best);
+            }
+            chosen.sort_unstable();
+            chosen
+        }
+        assert_eq!(cover(4), greedy_cover(4));
+        assert_eq!(cover(5), greedy_cover(5));
     }
 
     #[test]

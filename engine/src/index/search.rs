@@ -321,6 +321,10 @@ impl Index {
     }
 }
 
+/// What the lookups of some queries found: (query index, hit), and the
+/// (group, query index) pairs left to scan.
+type Lookup = (Vec<(u32, Hit)>, Vec<(u32, u32)>);
+
 /// One shard searched with fixed parameters.
 struct ShardSearch<'a> {
     shard: &'a Shard,
@@ -432,10 +436,8 @@ impl ShardSearch<'_> {
 
     /// The lookups of queries `qs` (indices from `base`) as one join: their
     /// probes read in bucket order, the postings kept sorted by profile id
-    /// and checked in id order. Returns the hits and the (group, query)
-    /// pairs left to scan.
-    #[allow(clippy::type_complexity)]
-    fn lookup_join<'p>(&self, qs: &[Query], base: usize, planned: &impl Fn(usize) -> &'p Planned) -> Result<(Vec<(u32, Hit)>, Vec<(u32, u32)>)> {
+    /// and checked in id order.
+    fn lookup_join<'p>(&self, qs: &[Query], base: usize, planned: &impl Fn(usize) -> &'p Planned) -> Result<Lookup> {
         let groups = self.shard.groups();
         let mut scans = Vec::new();
         let mut probes: Vec<(u32, u32, u32)> = Vec::new();
