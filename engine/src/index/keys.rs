@@ -47,18 +47,25 @@
 //!    a stored genotype that pairs fully shares a probed part, as in 1.
 //!    Half loci that are keyable in the group count in A (at a higher
 //!    probe cost in [`plan`]); the argument above is unchanged.
-//!    *Families.* A profile with only five keyable loci K is also posted
-//!    under every 3-set of the family [`cover`]`(4)` inside K, one with six
-//!    under every 4-set of `cover(5)` inside K, and one with six to eight
-//!    keyable loci and a wildcard or a locus beyond the ESS (its compared
-//!    loci can outnumber its keyable ones) under both: `cover(k)` holds
+//!    *Families.* A profile with only five keyable loci K, or six and a
+//!    wildcard or a locus beyond the ESS, is also posted under every 3-set
+//!    inside K (the family [`cover`]`(3)`); one typed at exactly six
+//!    keyable loci under every 4-set of `cover(5)` inside K, and one with
+//!    seven or eight keyable loci and a wildcard or a locus beyond the ESS
+//!    (its compared loci can outnumber its keyable ones) under those of
+//!    `cover(5)` and of `cover(4)`: for k = 4 or 5, `cover(k)` holds
 //!    (k−1)-sets such that every k-set of the twelve loci contains one
 //!    (tests check all of them). When no plan of members exists, the query
-//!    probes the sets inside A of a family of the group for which A has
-//!    enough loci ([`family_probes`]): a hit differs at most at one locus
-//!    x, so every locus of A \ {x} (or of A, if no near match is possible)
-//!    matches; if that set has at least k loci it contains a k-set, hence
-//!    a set of `cover(k)`, which lies inside A ⊆ K and so was posted.
+//!    probes sets of a family of the group for which A has enough loci
+//!    ([`family_probes`]): a hit differs at most at one locus x, so every
+//!    locus of M = A \ {x} (or of A, if no near match is possible)
+//!    matches. For k = 4 or 5, if M has at least k loci it contains a
+//!    k-set, hence a set of `cover(k)`, which lies inside A ⊆ K and so was
+//!    posted; the query probes every such set inside A. For `cover(3)`,
+//!    every 3-set inside M ⊆ K was posted, so the query needs one inside M
+//!    for each possible M: one 3-set S inside A if no near match is
+//!    possible, otherwise S and, for each x in S, a 3-set inside A \ {x}
+//!    (M has at least three loci, so these exist; if x ∉ S, S lies in M).
 //! 3. *Otherwise widen, or scan.* When A holds no such members (say the
 //!    query has a wildcard at one of seven typed loci), a large class is
 //!    probed with *widened* parts instead. Let S be the ESS loci typed in
@@ -118,13 +125,14 @@ pub fn is_exact(typed: u32, keyable: u16) -> bool {
 
 /// The families of extra keys of profiles with keyable loci `keyable` (see
 /// point 2 above), `exact` when they are typed at exactly those loci, as
-/// the k of [`cover`]`(k)`, largest first: `cover(4)` for five keyable
-/// loci, `cover(5)` for six, and both for six to eight when not exact.
+/// the k of [`cover`]`(k)`, largest first: every 3-set (`cover(3)`) for
+/// five keyable loci or six when not exact, `cover(5)` for six when exact,
+/// `cover(5)` and `cover(4)` for seven or eight when not exact.
 pub fn families(keyable: u16, exact: bool) -> &'static [u32] {
     match (keyable.count_ones(), exact) {
-        (5, _) => &[4],
+        (5, _) | (6, false) => &[3],
         (6, true) => &[5],
-        (6..=8, false) => &[5, 4],
+        (7..=8, false) => &[5, 4],
         _ => &[],
     }
 }
@@ -137,16 +145,23 @@ pub fn family_inside(keyable: u16, exact: bool) -> impl Iterator<Item = u16> {
 
 /// The family sets a query probes for a group with keyable loci `keyable`
 /// (`exact` as in [`families`]) when A = `a` and a near match is possible
-/// or not: the sets inside `a` of the most selective family for which `a`
-/// has enough loci that a hit must share one of them (see point 2 above);
-/// `None` if there is none.
+/// or not, from the most selective family for which `a` has enough loci
+/// that a hit must share one of its sets (see point 2 above); `None` if
+/// there is none. For `cover(k)`, k = 4 or 5, every set inside A; for
+/// `cover(3)`, where the profile is posted under every 3-set inside K, the
+/// first 3-set inside A and, if a near match is possible, for each of its
+/// loci the first 3-set inside A that avoids it (the order of `cover(3)`
+/// starts with a small cover of all 5-sets, then of all 4-sets, so that
+/// groups with different A mostly probe the same few sets).
 pub fn family_probes(keyable: u16, exact: bool, a: u16, near_possible: bool) -> Option<FamilySets> {
     let matching = a.count_ones().checked_sub(u32::from(near_possible))?;
     let k = families(keyable, exact).iter().copied().find(|&k| matching >= k)?;
-    // Per A, computed when first needed (no query pays for the whole table).
-    static INSIDE: [OnceLock<[FamilySets; 2]>; ALL_ESS as usize + 1] = [const { OnceLock::new() }; ALL_ESS as usize + 1];
-    let inside = INSIDE[usize::from(a & ALL_ESS)].get_or_init(|| {
-        let of = |k: u32| {
+    // Per A, computed when first needed (no query pays for the whole table):
+    // cover(4) and cover(5) sets inside A, then the 3-sets without and with
+    // a near match.
+    static PROBES: [OnceLock<[FamilySets; 4]>; ALL_ESS as usize + 1] = [const { OnceLock::new() }; ALL_ESS as usize + 1];
+    let probes = PROBES[usize::from(a & ALL_ESS)].get_or_init(|| {
+        let inside = |k: u32| {
             let mut sets = FamilySets::default();
             for (i, &s) in cover(k).iter().enumerate() {
                 if s & !a == 0 {
@@ -155,19 +170,42 @@ pub fn family_probes(keyable: u16, exact: bool, a: u16, near_possible: bool) -> 
             }
             sets
         };
-        [of(4), of(5)]
+        let first = |avoid: u16| cover(3).iter().position(|&s| s & !a == 0 && s & avoid == 0);
+        let threes = |near: bool| {
+            let mut sets = FamilySets::default();
+            if let Some(i) = first(0) {
+                sets.insert(3, i);
+                if near {
+                    for x in loci(cover(3)[i]) {
+                        if let Some(j) = first(1 << x) {
+                            sets.insert(3, j);
+                        }
+                    }
+                }
+            }
+            sets
+        };
+        [inside(4), inside(5), threes(false), threes(true)]
     });
-    Some(inside[k as usize - 4])
+    Some(match k {
+        3 => probes[2 + usize::from(near_possible)],
+        _ => probes[k as usize - 4],
+    })
 }
 
-/// A set of family sets: one bit per set of [`cover`]`(4)`, then per set
-/// of `cover(5)` (94 + 143 bits; `families_are_fixed` pins the sizes).
+/// A set of family sets: one bit per set of [`cover`]`(4)`, then of
+/// `cover(5)`, then of `cover(3)` (94 + 143 + 220 bits; `families_are_fixed`
+/// pins the sizes).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FamilySets([u64; 4]);
+pub struct FamilySets([u64; 8]);
 
 impl FamilySets {
     fn insert(&mut self, k: u32, i: usize) {
-        let bit = if k == 4 { i } else { cover(4).len() + i };
+        let bit = match k {
+            4 => i,
+            5 => COVER4.len() + i,
+            _ => COVER4.len() + COVER5.len() + i,
+        };
         self.0[bit / 64] |= 1 << (bit % 64);
     }
 
@@ -180,9 +218,14 @@ impl FamilySets {
 
     /// The sets, as masks over the ESS loci.
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        let (four, five) = (cover(4), cover(5));
         let set = self.0.iter().enumerate().flat_map(|(w, &word)| ones(word).map(move |b| w * 64 + b));
-        set.map(move |i| if i < four.len() { four[i] } else { five[i - four.len()] })
+        set.map(|i| match i.checked_sub(COVER4.len()) {
+            None => COVER4[i],
+            Some(j) => match j.checked_sub(COVER5.len()) {
+                None => COVER5[j],
+                Some(t) => THREES[t],
+            },
+        })
     }
 }
 
@@ -192,16 +235,44 @@ pub fn family_salt(loci: u16) -> usize {
 }
 
 /// (k−1)-sets of the twelve ESS loci such that every k-set contains one,
-/// for k = 4 or 5 (empty otherwise). Found by a greedy search (the test
-/// `covers_are_the_greedy_ones` reruns it); the shard format depends on
-/// them (`families_are_fixed` pins them).
+/// for k = 4 or 5, found by a greedy search (the test
+/// `covers_are_the_greedy_ones` reruns it; the shard format depends on
+/// them: `families_are_fixed` pins them); for k = 3, every 3-set, in the
+/// order queries prefer (see [`family_probes`]); empty otherwise.
 pub fn cover(k: u32) -> &'static [u16] {
     match k {
+        3 => &THREES,
         4 => &COVER4,
         5 => &COVER5,
         _ => &[],
     }
 }
+
+/// Every 3-set of the twelve ESS loci: first 49 that cover every 5-set,
+/// then 46 that with them cover every 4-set (both found greedily), then
+/// the rest ascending. Profiles are posted under all of them that fit, so
+/// the order matters only to queries (`three_sets_are_ordered` checks it).
+const THREES: [u16; 220] = [
+    0x007, 0x038, 0x1c0, 0xe00, 0x049, 0x092, 0x124, 0x20a, 0x411, 0x844, 0x2a0, 0x502,
+    0x821, 0x08c, 0x250, 0x908, 0x460, 0x301, 0x414, 0x481, 0x822, 0x890, 0x112, 0x015,
+    0x0c2, 0x40c, 0x206, 0x488, 0x803, 0x023, 0x310, 0x04a, 0x205, 0x340, 0x150, 0x484,
+    0xa08, 0x181, 0x520, 0x064, 0x182, 0x412, 0x441, 0x091, 0x814, 0x848, 0x904, 0x029,
+    0x0c1, 0x10c, 0x230, 0x608, 0x8a0, 0xa80, 0x00b, 0x026, 0x052, 0x094, 0x128, 0x141,
+    0x203, 0x260, 0x288, 0x490, 0x809, 0x80a, 0xc10, 0x01c, 0x070, 0x111, 0x142, 0x224,
+    0x244, 0x405, 0x422, 0x442, 0x508, 0x680, 0x920, 0xa02, 0xc80, 0x058, 0x085, 0x0a8,
+    0x190, 0x211, 0x304, 0x540, 0x806, 0x824, 0x841, 0x122, 0x221, 0x428, 0x501, 0x00d,
+    0x00e, 0x013, 0x016, 0x019, 0x01a, 0x025, 0x02a, 0x02c, 0x031, 0x032, 0x034, 0x043,
+    0x045, 0x046, 0x04c, 0x051, 0x054, 0x061, 0x062, 0x068, 0x083, 0x086, 0x089, 0x08a,
+    0x098, 0x0a1, 0x0a2, 0x0a4, 0x0b0, 0x0c4, 0x0c8, 0x0d0, 0x0e0, 0x103, 0x105, 0x106,
+    0x109, 0x10a, 0x114, 0x118, 0x121, 0x130, 0x144, 0x148, 0x160, 0x184, 0x188, 0x1a0,
+    0x209, 0x20c, 0x212, 0x214, 0x218, 0x222, 0x228, 0x241, 0x242, 0x248, 0x281, 0x282,
+    0x284, 0x290, 0x2c0, 0x302, 0x308, 0x320, 0x380, 0x403, 0x406, 0x409, 0x40a, 0x418,
+    0x421, 0x424, 0x430, 0x444, 0x448, 0x450, 0x482, 0x4a0, 0x4c0, 0x504, 0x510, 0x580,
+    0x601, 0x602, 0x604, 0x610, 0x620, 0x640, 0x700, 0x805, 0x80c, 0x811, 0x812, 0x818,
+    0x828, 0x830, 0x842, 0x850, 0x860, 0x881, 0x882, 0x884, 0x888, 0x8c0, 0x901, 0x902,
+    0x910, 0x940, 0x980, 0xa01, 0xa04, 0xa10, 0xa20, 0xa40, 0xb00, 0xc01, 0xc02, 0xc04,
+    0xc08, 0xc20, 0xc40, 0xd00,
+];
 
 const COVER4: [u16; 94] = [
     0x007, 0x00b, 0x00d, 0x013, 0x015, 0x016, 0x019, 0x02a, 0x034, 0x046, 0x04c, 0x052,
@@ -565,6 +636,43 @@ mod tests {
         let with_half = plan(0xffe, Some(0), true);
         assert_eq!(with_half.count_ones(), 2);
         assert!((0..MEMBERS).filter(|m| with_half & (1 << m) != 0).all(|m| member_mask(m) & 1 == 0));
+    }
+
+    /// `cover(3)` holds every 3-set once; its first 49 sets cover every
+    /// 5-set and its first 95 every 4-set (what makes the probes few).
+    #[test]
+    fn three_sets_are_ordered() {
+        let mut all = cover(3).to_vec();
+        all.sort_unstable();
+        assert_eq!(all, subsets(3).collect::<Vec<_>>());
+        for (k, first) in [(5, 49), (4, 95)] {
+            for set in subsets(k) {
+                assert!(cover(3)[..first].iter().any(|&s| s & !set == 0), "{k}-set {set:012b}");
+            }
+        }
+    }
+
+    /// Whatever locus differs, a probed family set lies inside the loci of
+    /// A that match, and the profile was posted under it.
+    #[test]
+    fn family_probes_reach_every_hit() {
+        let groups = [(0b1_1111, false), (0b11_1111, true), (0b11_1111, false), (0b111_1111, false), (0b1111_1111, false)];
+        for (keyable, exact) in groups {
+            let posted: Vec<u16> = family_inside(keyable, exact).collect();
+            for a in 0u16..1 << ESS_COUNT {
+                let a = a & keyable;
+                for near in [false, true] {
+                    let Some(sets) = family_probes(keyable, exact, a, near) else { continue };
+                    let sets: Vec<u16> = sets.iter().collect();
+                    let differing: Vec<u16> = if near { loci(a).map(|x| 1 << x).chain([0]).collect() } else { vec![0] };
+                    for x in differing {
+                        let matching = a & !x;
+                        let found = sets.iter().any(|&s| s & !matching == 0 && posted.contains(&s));
+                        assert!(found, "K={keyable:012b} exact={exact} A={a:012b} near={near} x={x:012b}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

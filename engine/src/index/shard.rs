@@ -32,7 +32,7 @@ use crate::{Error, Result};
 const MAGIC: &[u8; 8] = b"HITDEXSH";
 const FOOTER_MAGIC: &[u8; 8] = b"HDXSHEND";
 /// Format version written and accepted.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 const CATEGORY_DNA: u32 = 1;
 const HEADER_BYTES: usize = 64;
 const FOOTER_BYTES: usize = 64;
