@@ -193,19 +193,20 @@ pub fn family_probes(keyable: u16, exact: bool, a: u16, near_possible: bool) -> 
     })
 }
 
-/// A set of family sets: one bit per set of [`cover`]`(4)`, then of
-/// `cover(5)`, then of `cover(3)` (94 + 143 + 220 bits; `families_are_fixed`
-/// pins the sizes).
+/// A set of family sets: one bit per set of each family, in the order of
+/// [`FamilySets::LAYOUT`] (94 + 143 + 220 bits; `families_are_fixed` and
+/// `three_sets_are_ordered` pin the sizes).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FamilySets([u64; 8]);
 
 impl FamilySets {
+    /// The families (the k of [`cover`]`(k)`) in bit order.
+    const LAYOUT: [u32; 3] = [4, 5, 3];
+
+    /// Adds set `i` of `cover(k)`.
     fn insert(&mut self, k: u32, i: usize) {
-        let bit = match k {
-            4 => i,
-            5 => COVER4.len() + i,
-            _ => COVER4.len() + COVER5.len() + i,
-        };
+        let before: usize = Self::LAYOUT.iter().take_while(|&&f| f != k).map(|&f| cover(f).len()).sum();
+        let bit = before + i;
         self.0[bit / 64] |= 1 << (bit % 64);
     }
 
@@ -218,14 +219,19 @@ impl FamilySets {
 
     /// The sets, as masks over the ESS loci.
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        let set = self.0.iter().enumerate().flat_map(|(w, &word)| ones(word).map(move |b| w * 64 + b));
-        set.map(|i| match i.checked_sub(COVER4.len()) {
-            None => COVER4[i],
-            Some(j) => match j.checked_sub(COVER5.len()) {
-                None => COVER5[j],
-                Some(t) => THREES[t],
-            },
-        })
+        let bits = self.0.iter().enumerate().flat_map(|(w, &word)| ones(word).map(move |b| w * 64 + b));
+        bits.filter_map(Self::set_at)
+    }
+
+    /// The set that bit `bit` stands for (only [`Self::insert`] sets bits).
+    fn set_at(mut bit: usize) -> Option<u16> {
+        for &k in &Self::LAYOUT {
+            match cover(k).get(bit) {
+                Some(&set) => return Some(set),
+                None => bit -= cover(k).len(),
+            }
+        }
+        None
     }
 }
 
