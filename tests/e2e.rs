@@ -1,5 +1,6 @@
 //! End-to-end tests of the `hitdex` binary: real files, real processes.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -85,6 +86,19 @@ fn build_search_delete_compact_on_a_handwritten_database() {
     assert!(lines[1].starts_with(r#"{"query":"Q2","hits":[{"reference":"R4""#), "{}", lines[1]);
     assert_eq!(lines[2], r#"{"query":"Q3","hits":[]}"#);
 
+    // The same queries from standard input give the same answers.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hitdex"))
+        .args(["search", "dna", "--index", s(&index), "--queries", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(QUERIES.as_bytes()).unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert!(piped.status.success());
+    assert_eq!(String::from_utf8(piped.stdout).unwrap(), out);
+
     // --min-loci 7 drops the six-locus trace; exact microvariants change nothing here.
     let out = ok(&["search", "dna", "--index", s(&index), "--queries", s(&queries), "--min-loci", "7", "--exact-microvariants"]);
     assert!(!out.lines().next().unwrap().contains("R3"), "{out}");
@@ -139,6 +153,9 @@ fn bad_csv_names_line_and_column() {
     std::fs::write(&db, DB.replace("R2,DE-BKA,person,15/16", "R2,DE-BKA,person,15/16.33")).unwrap();
     let err = fails(&["index", "build", "--input", s(&db), "--out", s(&dir.path().join("i"))]);
     assert!(err.contains("db.csv:3") && err.contains("D3S1358"), "{err}");
+    // A missing file is named once, with the operating system's reason once.
+    let err = fails(&["index", "build", "--input", s(&dir.path().join("nosuch.csv")), "--out", s(&dir.path().join("i"))]);
+    assert!(err.contains("nosuch.csv") && err.matches("os error").count() == 1, "{err}");
     std::fs::write(&db, DB.replace("Amelogenin", "D99S99")).unwrap();
     let err = fails(&["index", "build", "--input", s(&db), "--out", s(&dir.path().join("i"))]);
     assert!(err.contains("db.csv:1") && err.contains("D99S99"), "{err}");

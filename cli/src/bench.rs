@@ -113,8 +113,11 @@ pub fn print_report(r: &Report) {
         r.batch_queries as f64 / r.batch.max(1e-9)
     );
     println!(
-        "| hits (batch) | {} queries with hits; {} full, {} near |",
-        r.hits.queries_with_hits, r.hits.full, r.hits.near
+        "| hits (batch) | {} queries with hits; {} hits: {} full, {} near |",
+        r.hits.queries_with_hits,
+        r.hits.full + r.hits.near,
+        r.hits.full,
+        r.hits.near
     );
     if let Some((q, s, hits)) = r.moonshot {
         println!(

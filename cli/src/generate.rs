@@ -30,8 +30,8 @@ pub struct DnaArgs {
     out: PathBuf,
     #[command(flatten)]
     source: FrequencyArgs,
-    /// Share of traces among the profiles.
-    #[arg(long, default_value_t = 0.2)]
+    /// Share of traces among the profiles (0 to 1).
+    #[arg(long, default_value_t = 0.2, value_parser = share)]
     trace_share: f64,
     /// Also write this many queries derived from the profiles (traces of
     /// enrolled persons, copies, one-allele changes) and fresh unknowns.
@@ -75,4 +75,12 @@ pub fn run(what: What) -> Result<()> {
         eprintln!("wrote {n} queries to {}", path.display());
     }
     Ok(())
+}
+
+/// A share between 0 and 1, for clap.
+fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("{text} is not a number between 0 and 1")),
+    }
 }

@@ -47,6 +47,7 @@ pub enum Op {
     ///
     /// The file has one reference per line, or `authority,reference` to
     /// name the holder; blank lines and lines starting with # are ignored.
+    /// A bare reference deletes it at every authority that holds one.
     Delete {
         /// The index directory.
         #[arg(long)]
@@ -92,7 +93,7 @@ pub fn run(op: Op) -> Result<()> {
         Op::Add { index, input } => {
             let profiles = phase("read profiles", || dna_csv::read_path(&input, Mode::Store))?;
             let idx = phase("add shard", || Index::add(&index, &profiles))?;
-            println!("added {} profiles", profiles.len());
+            println!("added {} profile(s)", profiles.len());
             print_stats(&idx);
         }
         Op::Delete { index, references } => {
@@ -101,7 +102,7 @@ pub fn run(op: Op) -> Result<()> {
                 .map(|(authority, reference)| RecordKey { authority, reference })
                 .collect();
             let (deleted, missing) = phase("delete", || Index::delete(&index, &keys))?;
-            println!("deleted {deleted} profiles");
+            println!("deleted {deleted} profile(s)");
             for k in &missing {
                 eprintln!("not found: {}{}", k.authority.as_deref().map(|a| format!("{a},")).unwrap_or_default(), k.reference);
             }
@@ -129,6 +130,6 @@ fn print_stats(index: &Index) {
     println!("index      {}", index.dir().display());
     println!("shards     {}", s.shards);
     println!("profiles   {live} live ({} persons, {} traces), {} deleted awaiting compaction", s.persons, s.traces, s.deleted);
-    println!("classes    {}", s.classes);
+    println!("classes    {} (runs of profiles typed at the same loci)", s.classes);
     println!("bytes      {} ({:.1} per stored profile)", s.bytes, s.bytes as f64 / s.profiles.max(1) as f64);
 }

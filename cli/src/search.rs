@@ -1,12 +1,12 @@
 //! `hitdex search dna`: answers as NDJSON, one line per query, input order.
 
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use hitdex_benches::dna::Progress as _;
-use hitdex_engine::dna::MatchParams;
+use hitdex_engine::dna::{MatchParams, Profile};
 use hitdex_engine::index::Index;
 use hitdex_formats::dna_csv::{self, Mode};
 use hitdex_formats::ndjson;
@@ -25,7 +25,8 @@ pub enum What {
         /// The index directory.
         #[arg(long)]
         index: PathBuf,
-        /// Query profiles as DNA CSV (authority and kind may be empty).
+        /// Query profiles as DNA CSV (authority and kind may be empty);
+        /// `-` reads standard input.
         #[arg(long)]
         queries: PathBuf,
         /// Fewest matching loci for a hit.
@@ -34,8 +35,10 @@ pub enum What {
         /// Turn off the microvariant tolerance (9.3 then pairs only with 9.3).
         #[arg(long)]
         exact_microvariants: bool,
-        /// Skip the full checksum of the index before searching (it is
-        /// always checked on open for header, version and bounds).
+        /// Skip the full checksum of the index before searching (header,
+        /// version and bounds are always checked on open). Only for an
+        /// index verified since it last changed: damaged bytes that pass
+        /// the open checks can give wrong answers without the checksum.
         #[arg(long)]
         no_verify: bool,
     },
@@ -44,7 +47,11 @@ pub enum What {
 pub fn run(what: What) -> Result<()> {
     let What::Dna { index, queries, min_loci, exact_microvariants, no_verify } = what;
     let params = MatchParams { min_loci, microvariant_tolerance: !exact_microvariants };
-    let queries = phase("read queries", || dna_csv::read_path(&queries, Mode::Query))?;
+    let queries = phase("read queries", || read_queries(&queries))?;
+    let short = queries.iter().filter(|q| q.typed_loci() < usize::from(min_loci)).count();
+    if short > 0 {
+        eprintln!("note: {short} queries type fewer than {min_loci} loci (besides Amelogenin) and cannot have a hit");
+    }
     let idx = phase("open index", || Index::open(&index)).with_context(|| format!("cannot open index {}", index.display()))?;
     if !no_verify {
         phase("verify index", || idx.verify()).context("the index failed its integrity check; run `hitdex index verify`")?;
@@ -61,4 +68,14 @@ pub fn run(what: What) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Queries from a DNA CSV file, or from standard input for `-`.
+fn read_queries(path: &Path) -> Result<Vec<Profile>> {
+    if path != Path::new("-") {
+        return Ok(dna_csv::read_path(path, Mode::Query)?);
+    }
+    let mut bytes = Vec::new();
+    std::io::stdin().lock().read_to_end(&mut bytes).context("cannot read queries from standard input")?;
+    Ok(dna_csv::read_bytes(&bytes, Path::new("<stdin>"), Mode::Query)?)
 }

@@ -2,11 +2,12 @@
 //! SPEC section 3.
 //!
 //! A repeat number with an optional one-digit microvariant (`15`, `9.3`) is
-//! an allele. Values without a digit or with a sign (`o`, `f`, `r`, `na`,
-//! `nr`, `un`, `OL`, `<8`, `>30`) and the numbers 0, 1 and 99 become the
-//! wildcard `*`. Text that looks numeric but is malformed (`9.3.1`, `12.45`)
-//! or is impossible at the locus (`9.4` at a four-base locus, `300`) is an
-//! error: silently widening it to `*` would hide a typing mistake.
+//! an allele. Values without a digit (`o`, `f`, `r`, `na`, `nr`, `un`, `OL`),
+//! off-ladder marks (`<8`, `>30`) and the numbers 0, 1 and 99 become the
+//! wildcard `*`. Text with digits that is none of these (`9.3.1`, `12.45`,
+//! `15 16`, `17;18`, `28-30`, `l4`) or a number impossible at the locus
+//! (`9.4` at a four-base locus, `300`) is an error: silently widening a
+//! mistyped allele to `*` would make it match anything.
 
 use hitdex_engine::dna::{Allele, AlleleError, Locus};
 
@@ -35,12 +36,19 @@ pub fn parse_allele(locus: Locus, text: &str) -> Result<Allele, AlleleParseError
     if t == "*" {
         return Ok(Allele::WILDCARD);
     }
-    let numeric_looking = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    if !numeric_looking || !t.as_bytes()[0].is_ascii_digit() {
-        // Laboratory codes, off-ladder marks (`<8`, `>30`) and the like.
+    let malformed = || AlleleParseError::Malformed(t.to_string());
+    if !t.bytes().any(|b| b.is_ascii_digit()) {
+        // Laboratory codes: `o`, `na`, `OL` and the like.
         return Ok(Allele::WILDCARD);
     }
-    let malformed = || AlleleParseError::Malformed(t.to_string());
+    let number = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.') && n.as_bytes()[0].is_ascii_digit();
+    if let Some(bound) = t.strip_prefix('<').or_else(|| t.strip_prefix('>')) {
+        // Off-ladder marks.
+        return if number(bound.trim_start()) { Ok(Allele::WILDCARD) } else { Err(malformed()) };
+    }
+    if !number(t) {
+        return Err(malformed());
+    }
     let (whole, variant) = match t.split_once('.').map(|(w, v)| (w, v.as_bytes())) {
         None => (t, 0u8),
         Some((w, &[d])) if d.is_ascii_digit() => (w, d - b'0'),
@@ -70,7 +78,7 @@ mod tests {
     #[test]
     fn import_rules_turn_codes_and_placeholders_into_wildcards() {
         for text in [
-            "*", "o", "f", "r", "na", "nr", "un", "OL", "<8", ">30", "0", "1", "99", " 99 ",
+            "*", "o", "f", "r", "na", "nr", "un", "OL", "<8", ">30", "> 30", "<9.3", "0", "1", "99", " 99 ",
         ] {
             assert_eq!(at("FGA", text), Ok(Allele::WILDCARD), "{text:?}");
         }
@@ -117,13 +125,20 @@ mod tests {
     }
 
     #[test]
+    fn digits_mixed_with_other_text_are_mistypings_not_codes() {
+        for text in ["15 16", "17;18", "12,13", "28-30", "l4", "x7", "-3", "14a", "<8x", "<.5"] {
+            assert!(matches!(at("FGA", text), Err(AlleleParseError::Malformed(_))), "{text:?}");
+        }
+    }
+
+    #[test]
     fn a_dot_after_the_dot_is_malformed_not_an_overflow() {
         // `9..` once computed the digit as b'.' - b'0' and panicked.
         assert!(matches!(
             at("TH01", "9.."),
             Err(AlleleParseError::Malformed(_))
         ));
-        assert!(matches!(at("Penta D", "10./"), Ok(Allele::WILDCARD)));
+        assert!(matches!(at("Penta D", "10./"), Err(AlleleParseError::Malformed(_))));
         assert_eq!(at("TH01", ".."), Ok(Allele::WILDCARD));
     }
 }

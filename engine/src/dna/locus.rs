@@ -116,10 +116,10 @@ impl Locus {
     }
 }
 
-/// Upper-case, without spaces, underscores, hyphens or dots.
+/// Upper-case, without spaces, underscores, hyphens, dots or slashes.
 fn normalise(name: &str) -> String {
     name.chars()
-        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.' | '/'))
         .flat_map(char::to_uppercase)
         .collect()
 }
@@ -137,6 +137,7 @@ mod tests {
             ("TH01", "TH01"),
             ("F13A01", "F13A1"),
             ("FESFPS", "FES"),
+            ("FES/FPS", "FES"),
             ("Penta_D", "Penta D"),
             ("PENTA D", "Penta D"),
             ("penta e", "Penta E"),

@@ -2,8 +2,9 @@
 //!
 //! The instruction set is chosen once at run time and cached (see
 //! [`level`]); setting `HITDEX_FORCE_SCALAR=1` forces the scalar path, which
-//! is how the property tests and benchmarks compare the two. Release builds
-//! target generic x86-64; nothing here needs `-C target-cpu=native`.
+//! is how the property tests and benchmarks compare the two. Builds target
+//! x86-64-v2 (`.cargo/config.toml`: SSE4.2 and POPCNT); AVX2 is detected at
+//! run time, so nothing here needs `-C target-cpu=native`.
 
 pub mod dna;
 

@@ -72,7 +72,7 @@ pub enum Problem {
     #[error("unknown column (expected reference, authority, kind, a locus or Amelogenin)")]
     UnknownColumn,
     /// A second column for the same field or locus.
-    #[error("duplicate column: column {first} already holds {field}")]
+    #[error("duplicate column: {field} already comes from column {first}")]
     DuplicateColumn {
         /// The earlier header name.
         first: String,
@@ -94,8 +94,11 @@ pub enum Problem {
     #[error("malformed quoted cell (a quote must close the cell; write \"\" for a quote inside)")]
     Quote,
     /// The line is not valid UTF-8.
-    #[error("not valid UTF-8")]
+    #[error("not valid UTF-8 (save the file as UTF-8; a Latin-1 or Windows-1252 export must be converted)")]
     InvalidUtf8,
+    /// The file starts with a UTF-16 byte-order mark.
+    #[error("the file is UTF-16; save it as UTF-8")]
+    Utf16,
     /// An allele that is malformed or impossible at its locus.
     #[error(transparent)]
     Allele(#[from] AlleleParseError),

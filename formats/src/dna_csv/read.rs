@@ -88,8 +88,18 @@ pub(super) fn read_chunked(
         problem: Box::new(problem),
     };
 
-    let header_text = std::str::from_utf8(&bytes[..header_end])
-        .map_err(|_| invalid(1, None, &[], Problem::InvalidUtf8))?;
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err(invalid(1, None, &[], Problem::Utf16));
+    }
+    let header_text = std::str::from_utf8(&bytes[..header_end]).map_err(|e| {
+        let column = column_at(&bytes[..e.valid_up_to()]);
+        CsvError::Invalid {
+            path: source.to_path_buf(),
+            line: 1,
+            column: Some(format!("#{}", column + 1)),
+            problem: Box::new(Problem::InvalidUtf8),
+        }
+    })?;
     let mut cells = Vec::new();
     let blank = Cursor::new(header_text)
         .next_line(&mut cells)
@@ -187,6 +197,19 @@ fn parse_chunks(chunks: &[&[u8]], header: &Header, mode: Mode) -> (Vec<Profile>,
 }
 
 /// Lines in a chunk, counting a last line without its line end.
+/// The 0-based column of the cell that the line prefix `before` ends in:
+/// the commas outside quotes.
+fn column_at(before: &[u8]) -> usize {
+    let mut quoted = false;
+    before
+        .iter()
+        .filter(|&&b| {
+            quoted ^= b == b'"';
+            b == b',' && !quoted
+        })
+        .count()
+}
+
 fn count_lines(bytes: &[u8]) -> usize {
     // Byte counters per block of 255 let the compiler compare 32 bytes a
     // step; a plain `filter().count()` widens every byte to 64 bits.
@@ -251,9 +274,10 @@ fn parse_chunk(
                 .rposition(|&b| b == b'\n')
                 .map_or(0, |i| i + 1);
             let bad_line = count_lines(&bytes[..start]);
+            let column = column_at(&bytes[start..e.valid_up_to()]);
             (
                 std::str::from_utf8(&bytes[..start]).unwrap_or_default(),
-                Some(bad_line),
+                Some((bad_line, column)),
             )
         }
     };
@@ -285,7 +309,7 @@ fn parse_chunk(
         line += 1;
     }
     if error.is_none() {
-        error = bad_line.map(|l| (l, None, Problem::InvalidUtf8));
+        error = bad_line.map(|(l, c)| (l, (c < header.columns.len()).then_some(c), Problem::InvalidUtf8));
     }
     Parsed {
         rows,

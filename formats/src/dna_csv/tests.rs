@@ -154,11 +154,11 @@ fn header_errors_name_line_one_and_the_column() {
     );
     assert_eq!(
         store_err("reference,authority,kind,vWA,VWA\n"),
-        "db.csv:1: column VWA: duplicate column: column vWA already holds vWA"
+        "db.csv:1: column VWA: duplicate column: vWA already comes from column vWA"
     );
     assert_eq!(
         store_err("reference,authority,kind,AMEL,Amelogenin\n"),
-        "db.csv:1: column Amelogenin: duplicate column: column AMEL already holds Amelogenin"
+        "db.csv:1: column Amelogenin: duplicate column: Amelogenin already comes from column AMEL"
     );
     assert_eq!(
         store_err("reference,kind,TH01\n"),
@@ -172,7 +172,9 @@ fn header_errors_name_line_one_and_the_column() {
     assert_eq!(query_err("reference,\"TH01\n"), "q.csv:1: malformed quoted cell (a quote must close the cell; write \"\" for a quote inside)");
     let bad_utf8 =
         read_bytes(b"reference,TH\xff01\n", Path::new("q.csv"), Mode::Query).unwrap_err();
-    assert_eq!(bad_utf8.to_string(), "q.csv:1: not valid UTF-8");
+    assert_eq!(bad_utf8.to_string(), "q.csv:1: column #2: not valid UTF-8 (save the file as UTF-8; a Latin-1 or Windows-1252 export must be converted)");
+    let utf16 = read_bytes(b"\xff\xfer\0e\0f\0", Path::new("q.csv"), Mode::Query).unwrap_err();
+    assert_eq!(utf16.to_string(), "q.csv:1: the file is UTF-16; save it as UTF-8");
 }
 
 #[test]
@@ -229,7 +231,11 @@ fn row_errors_name_line_and_column() {
         )
         .unwrap_err()
         .to_string(),
-        "q.csv:3: not valid UTF-8"
+        "q.csv:3: column reference: not valid UTF-8 (save the file as UTF-8; a Latin-1 or Windows-1252 export must be converted)"
+    );
+    assert_eq!(
+        read_bytes(b"reference,TH01\nQ1,\"6,\"\xe9,7\n", Path::new("q.csv"), Mode::Query).unwrap_err().to_string(),
+        "q.csv:2: column TH01: not valid UTF-8 (save the file as UTF-8; a Latin-1 or Windows-1252 export must be converted)"
     );
 }
 
@@ -295,7 +301,7 @@ fn the_earliest_error_wins_whatever_the_chunking() {
         let err = read_chunked(&bytes, Path::new("db.csv"), Mode::Store, chunk).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "db.csv:4: not valid UTF-8",
+            "db.csv:4: column reference: not valid UTF-8 (save the file as UTF-8; a Latin-1 or Windows-1252 export must be converted)",
             "chunk {chunk}"
         );
     }
@@ -325,7 +331,7 @@ fn read_path_names_the_file() {
     let path = dir.join("queries.csv");
     std::fs::write(&path, "reference,FGA\nQ1,22\nQ2,1x.3.3/9.3.3\n").unwrap();
     let err = read_path(&path, Mode::Query).unwrap_err();
-    assert_eq!(err.to_string(), format!("{}:3: column FGA: unparsable allele \"9.3.3\" (expected a repeat number such as 15 or 9.3, or *)", path.display()));
+    assert_eq!(err.to_string(), format!("{}:3: column FGA: unparsable allele \"1x.3.3\" (expected a repeat number such as 15 or 9.3, or *)", path.display()));
     let missing = dir.join("nope.csv");
     let err = read_path(&missing, Mode::Query).unwrap_err();
     assert!(matches!(err, CsvError::Io { .. }));
