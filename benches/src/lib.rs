@@ -9,4 +9,5 @@
 #![deny(missing_docs)]
 
 pub mod dna;
+pub mod fingerprint;
 pub mod memory;

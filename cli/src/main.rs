@@ -6,6 +6,7 @@
 
 mod bench;
 mod demo;
+mod fingerprint;
 mod generate;
 mod index;
 mod progress;
@@ -42,6 +43,10 @@ enum Command {
     /// query, in input order.
     #[command(subcommand)]
     Search(search::What),
+    /// Fingerprint matcher: all-pairs scores and error rates of a directory
+    /// of templates.
+    #[command(subcommand)]
+    Fingerprint(fingerprint::Op),
     /// Macro benchmark of a whole workload (generate, build, open, search).
     #[command(subcommand)]
     Bench(bench::What),
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
         Command::Generate(what) => generate::run(what),
         Command::Index(op) => index::run(op),
         Command::Search(what) => search::run(what),
+        Command::Fingerprint(op) => fingerprint::run(op),
         Command::Bench(what) => bench::run(what),
     };
     match result {

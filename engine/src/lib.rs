@@ -5,6 +5,7 @@
 //! here, and the command line and the node wire the two together.
 //!
 //! - [`dna`]: loci, alleles, profiles and the matching rules (SPEC section 3).
+//! - [`fingerprint`]: minutiae templates and their matcher (SPEC section 4).
 //! - [`kernels`]: the per-profile comparison kernels (AVX2 with a scalar twin).
 //! - [`index`]: immutable memory-mapped shards, the index directory, tombstones,
 //!   the candidate (key) index and the search over all shards.
@@ -12,6 +13,7 @@
 
 pub mod dna;
 pub mod error;
+pub mod fingerprint;
 pub mod index;
 pub mod kernels;
 

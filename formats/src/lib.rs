@@ -6,12 +6,15 @@
 //! - [`allele`]: allele text with the import rules of SPEC section 3.
 //! - [`dna_csv`]: the DNA CSV of SPEC section 7 (profiles to store, queries),
 //!   read and written in parallel.
+//! - [`fingerprint`]: finger minutiae records (ISO/IEC 19794-2, ANSI INCITS
+//!   378, NIST `xyt`, ANSI/NIST-ITL Type-9).
 //! - [`ndjson`]: the search answer, one JSON object per query line.
 //! - [`references`]: reference lists for `hitdex index delete`.
 #![deny(missing_docs)]
 
 pub mod allele;
 pub mod dna_csv;
+pub mod fingerprint;
 pub mod ndjson;
 pub mod references;
 

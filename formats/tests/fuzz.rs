@@ -1,6 +1,7 @@
-//! The cargo-fuzz target of the DNA CSV reader (`fuzz/fuzz_targets/dna_csv.rs`),
-//! built and run for a short while from its seeds, so that it stays
-//! buildable and a crash in the reader fails the tests. `.ci/run` installs
+//! The cargo-fuzz targets of the parsers of untrusted input
+//! (`fuzz/fuzz_targets/`: the DNA CSV reader, the finger minutiae records),
+//! each built and run for a short while from its seeds, so that they stay
+//! buildable and a crash in a reader fails the tests. `.ci/run` installs
 //! cargo-fuzz; without it this test says SKIPPED and passes.
 
 use std::path::Path;
@@ -8,6 +9,21 @@ use std::process::Command;
 
 #[test]
 fn dna_csv_fuzz_target_runs_clean() {
+    run_target("dna_csv", 20);
+}
+
+#[test]
+fn fmr_fuzz_target_runs_clean() {
+    run_target("fmr", 10);
+}
+
+#[test]
+fn an2k_fuzz_target_runs_clean() {
+    run_target("an2k", 10);
+}
+
+/// Builds fuzz target `name` and runs it for `seconds` from its seeds.
+fn run_target(name: &str, seconds: u32) {
     let has_cargo_fuzz = Command::new("cargo").args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
     if !has_cargo_fuzz {
         eprintln!("SKIPPED: cargo-fuzz is not installed (cargo install cargo-fuzz --locked)");
@@ -22,11 +38,11 @@ fn dna_csv_fuzz_target_runs_clean() {
         .current_dir(&fuzz)
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUSTFLAGS")
-        .args(["fuzz", "run", "--sanitizer", "none", "-O", "dna_csv"])
+        .args(["fuzz", "run", "--sanitizer", "none", "-O", name])
         .arg(corpus.path())
-        .arg(fuzz.join("seeds/dna_csv"))
-        .args(["--", "-max_total_time=20", "-max_len=4096"])
+        .arg(fuzz.join("seeds").join(name))
+        .args(["--", &format!("-max_total_time={seconds}"), "-max_len=4096"])
         .status()
         .expect("cargo fuzz runs");
-    assert!(status.success(), "the fuzz target failed: see fuzz/artifacts/dna_csv for the input");
+    assert!(status.success(), "the fuzz target failed: see fuzz/artifacts/{name} for the input");
 }

@@ -7,6 +7,7 @@
 //! run time, so nothing here needs `-C target-cpu=native`.
 
 pub mod dna;
+pub mod fingerprint;
 
 use std::sync::OnceLock;
 

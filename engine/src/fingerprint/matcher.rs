@@ -1,0 +1,378 @@
+//! The 1:1 matcher: a similarity score in `0..=1` between two templates.
+//!
+//! 1. **Local similarities.** Every cylinder of one template is compared
+//!    with every cylinder of the other on the cells valid in both (at least
+//!    [`MIN_COMMON_SHARE`] of a cylinder's cells, and minutia directions at
+//!    most 90° apart): `1 - ‖a⊕b‖ / (‖a‖ + ‖b‖)`, where ‖·‖ is the square
+//!    root of a bit count. Cylinders are rotation and translation
+//!    invariant, so this needs no alignment.
+//! 2. **Consolidation** (local similarity sort with relaxation, "LSS-R" of
+//!    the MCC paper): the best one-to-one pairs are taken greedily; each
+//!    pair's similarity is then relaxed for [`RELAXATION_ROUNDS`] rounds
+//!    towards the similarities of the pairs geometrically compatible with
+//!    it (same distance, same relative directions in both templates), so
+//!    pairs that agree with a consistent placement gain and chance pairs
+//!    fade. The score is the mean relaxed similarity of the `n_P` pairs
+//!    that kept most of their value, `n_P` growing from 4 to 12 with the
+//!    smaller template's size.
+//!
+//! The score is deterministic, symmetric up to floating-point rounding, 1
+//! for strong agreement and 0 when no cylinders can be compared.
+
+use super::cylinder::{self, angle_difference, Cylinder, Point};
+use crate::kernels::fingerprint::{self as kernel, Counts, Lanes};
+use crate::kernels::{self, Level};
+use super::template::Template;
+
+/// Fewest cells valid in both cylinders, as a share of the cells within the radius.
+pub const MIN_COMMON_SHARE: f32 = 0.6;
+/// Rounds of relaxation.
+pub const RELAXATION_ROUNDS: usize = 5;
+/// Weight of a pair's own similarity in each relaxation round.
+const RELAXATION_WEIGHT: f32 = 0.5;
+/// Similarity classes of the greedy pairing's counting sort.
+const SORT_BUCKETS: usize = 512;
+/// Fewest and most pairs averaged into the score.
+const MIN_PAIRS: usize = 4;
+const MAX_PAIRS: usize = 12;
+
+/// A template prepared for matching: its cylinders (in order of direction),
+/// their minutiae and the geometry of every pair of those minutiae.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    /// The minutia of each cylinder, by direction.
+    pub points: Vec<Point>,
+    /// The cylinders, one per point.
+    pub cylinders: Vec<Cylinder>,
+    /// The cylinders four abreast, for the kernel.
+    lanes: Lanes,
+    /// `geometry[i * n + k]`: how point `k` lies seen from point `i`.
+    geometry: Vec<Geometry>,
+}
+
+/// How one minutia lies seen from another: what relaxation compares.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Geometry {
+    /// Distance in pixels.
+    distance: f32,
+    /// Direction of the line towards the other minutia, relative to this
+    /// minutia's direction, `-π..π`.
+    bearing: f32,
+}
+
+impl Encoded {
+    /// Encodes a template (the costly part, done once per template).
+    pub fn new(t: &Template) -> Encoded {
+        let all = cylinder::points(t);
+        let mut kept: Vec<(Point, Cylinder)> = cylinder::cylinders(&all).into_iter().map(|(i, c)| (all[i], c)).collect();
+        // By direction, so that the cylinders within 90° of a direction are
+        // one or two runs (ties by position keep the order deterministic).
+        kept.sort_by(|(p, _), (q, _)| p.angle.total_cmp(&q.angle).then(p.x.total_cmp(&q.x)).then(p.y.total_cmp(&q.y)));
+        let (points, cylinders): (Vec<Point>, Vec<Cylinder>) = kept.into_iter().unzip();
+        let lanes = Lanes::new(&cylinders);
+        let geometry = points
+            .iter()
+            .flat_map(|p| points.iter().map(move |q| Geometry { distance: (q.x - p.x).hypot(q.y - p.y), bearing: angle_difference(p.angle, (q.y - p.y).atan2(q.x - p.x)) }))
+            .collect();
+        Encoded { points, cylinders, lanes, geometry }
+    }
+
+    /// Bytes this encoding takes in memory.
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<Encoded>() + self.len() * (std::mem::size_of::<Point>() + std::mem::size_of::<Cylinder>()) + self.lanes.bytes() + self.geometry.len() * std::mem::size_of::<Geometry>()
+    }
+
+    fn geometry(&self, i: usize, k: usize) -> Geometry {
+        self.geometry[i * self.len() + k]
+    }
+
+    /// Number of cylinders.
+    pub fn len(&self) -> usize {
+        self.cylinders.len()
+    }
+
+    /// Whether there is no cylinder to compare.
+    pub fn is_empty(&self) -> bool {
+        self.cylinders.is_empty()
+    }
+}
+
+/// Cells within the radius: the reference for [`MIN_COMMON_SHARE`].
+const CELLS_WITHIN_RADIUS: u32 = {
+    let delta = 2.0 * cylinder::RADIUS / cylinder::NS as f32;
+    let half = (cylinder::NS as f32 - 1.0) / 2.0;
+    let mut n = 0;
+    let mut cell = 0;
+    while cell < cylinder::CELLS {
+        let (u, v) = (((cell % cylinder::NS) as f32 - half) * delta, ((cell / cylinder::NS) as f32 - half) * delta);
+        if u * u + v * v <= cylinder::RADIUS * cylinder::RADIUS {
+            n += 1;
+        }
+        cell += 1;
+    }
+    n
+};
+
+/// Fewest cells valid in both cylinders for them to be compared.
+const MIN_COMMON: u32 = (MIN_COMMON_SHARE * CELLS_WITHIN_RADIUS as f32 + 0.999) as u32;
+
+/// Logistic function `1 / (1 + e^(-τ(v - μ)))`.
+fn sigmoid(v: f32, mu: f32, tau: f32) -> f32 {
+    1.0 / (1.0 + (-tau * (v - mu)).exp())
+}
+
+/// How compatible pair (i1, j1) is with pair (i2, j2) of templates a and
+/// b: the two minutiae are as far apart, and turned the same way relative
+/// to each other and to the line joining them, in both templates. Far
+/// outside the sigmoids' slopes the answer is 0 without computing them
+/// (below 1e-4 of their product at the cut-offs).
+fn compatibility(a: &Encoded, b: &Encoded, (i1, j1): (usize, usize), (i2, j2): (usize, usize)) -> f32 {
+    use std::f32::consts::PI;
+    let (ga, gb) = (a.geometry(i1, i2), b.geometry(j1, j2));
+    let stretch = (ga.distance - gb.distance).abs();
+    if stretch > 12.0 {
+        return 0.0;
+    }
+    let turn = angle_difference(angle_difference(a.points[i1].angle, a.points[i2].angle), angle_difference(b.points[j1].angle, b.points[j2].angle)).abs();
+    let bearing = angle_difference(ga.bearing, gb.bearing).abs();
+    if turn > 0.6 || bearing > 0.6 {
+        return 0.0;
+    }
+    sigmoid(stretch, 5.0, -8.0 / 5.0) * sigmoid(turn, PI / 12.0, -30.0) * sigmoid(bearing, PI / 12.0, -30.0)
+}
+
+/// The similarity of two encoded templates, `0..=1`.
+pub fn score(a: &Encoded, b: &Encoded) -> f32 {
+    score_at(kernels::level(), a, b)
+}
+
+/// [`score`] with the kernel at `level` (every level gives the same score).
+pub fn score_at(level: Level, a: &Encoded, b: &Encoded) -> f32 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    SCRATCH.with_borrow_mut(|scratch| {
+        scratch.sims.clear();
+        scratch.counts.resize(b.lanes.blocks() * 4, Counts::default());
+        for (i, (pa, ca)) in a.points.iter().zip(&a.cylinders).enumerate() {
+            for run in window(&b.points, pa.angle) {
+                let blocks = run.start / 4..run.end.div_ceil(4);
+                let out = &mut scratch.counts[blocks.start * 4..blocks.end * 4];
+                kernel::counts(level, ca, &b.lanes, blocks.clone(), out);
+                for j in run {
+                    // At most 90° apart: the directions' unit vectors have a dot product ≥ 0.
+                    let (pb, c) = (&b.points[j], out[j - blocks.start * 4]);
+                    if pa.dx * pb.dx + pa.dy * pb.dy < 0.0 {
+                        continue;
+                    }
+                    let s = kernel::similarity(c, MIN_COMMON);
+                    if s > 0.0 {
+                        scratch.sims.push((s, i as u32, j as u32));
+                    }
+                }
+            }
+        }
+        consolidate(a, b, scratch)
+    })
+}
+
+/// The runs of `points` (sorted by direction) whose direction may lie
+/// within 90° of `angle`: a superset, by a small margin, of those the dot
+/// product test keeps. Runs never overlap, so no pair is counted twice.
+fn window(points: &[Point], angle: f32) -> [std::ops::Range<usize>; 2] {
+    use std::f32::consts::{FRAC_PI_2, TAU};
+    const MARGIN: f32 = 1e-3;
+    let at = |x: f32| points.partition_point(|p| p.angle < x);
+    let (lo, hi) = (angle - FRAC_PI_2 - MARGIN, angle + FRAC_PI_2 + MARGIN);
+    if lo < 0.0 {
+        let wrapped = at(lo + TAU).max(at(hi));
+        [0..at(hi), wrapped..points.len()]
+    } else if hi >= TAU {
+        let wrapped = at(hi - TAU).min(at(lo));
+        [0..wrapped, at(lo)..points.len()]
+    } else {
+        [at(lo)..at(hi), 0..0]
+    }
+}
+
+/// Buffers a thread reuses from one comparison to the next.
+#[derive(Default)]
+struct Scratch {
+    counts: Vec<Counts>,
+    sims: Vec<(f32, u32, u32)>,
+    sorted: Vec<(f32, u32, u32)>,
+    used_a: Vec<bool>,
+    used_b: Vec<bool>,
+    pairs: Vec<(usize, usize, f32)>,
+    rho: Vec<f32>,
+    lambda: Vec<f32>,
+    next: Vec<f32>,
+    order: Vec<usize>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// LSS-R over the non-zero local similarities `(similarity, i, j)` in
+/// `scratch.sims`.
+fn consolidate(a: &Encoded, b: &Encoded, scratch: &mut Scratch) -> f32 {
+    let Scratch { sims, sorted, used_a, used_b, pairs, rho, lambda, next, order, .. } = scratch;
+    let (na, nb) = (a.len(), b.len());
+    let n_pairs = MIN_PAIRS + (sigmoid(na.min(nb) as f32, 20.0, 0.4) * (MAX_PAIRS - MIN_PAIRS) as f32).round() as usize;
+    // Best one-to-one pairs, greedily, in order of similarity to 1/512
+    // (a counting sort: stable, so ties keep (i, j) order).
+    let bucket = |s: f32| (((1.0 - s) * SORT_BUCKETS as f32) as usize).min(SORT_BUCKETS - 1);
+    let mut starts = [0u32; SORT_BUCKETS + 1];
+    for &(s, _, _) in sims.iter() {
+        starts[bucket(s) + 1] += 1;
+    }
+    for b in 0..SORT_BUCKETS {
+        starts[b + 1] += starts[b];
+    }
+    sorted.clear();
+    sorted.resize(sims.len(), (0.0, 0, 0));
+    for &x in sims.iter() {
+        let at = &mut starts[bucket(x.0)];
+        sorted[*at as usize] = x;
+        *at += 1;
+    }
+    used_a.clear();
+    used_a.resize(na, false);
+    used_b.clear();
+    used_b.resize(nb, false);
+    pairs.clear();
+    for &(s, i, j) in sorted.iter() {
+        let (i, j) = (i as usize, j as usize);
+        if !used_a[i] && !used_b[j] {
+            used_a[i] = true;
+            used_b[j] = true;
+            pairs.push((i, j, s));
+            if pairs.len() == na.min(nb) {
+                break;
+            }
+        }
+    }
+    let n = pairs.len();
+    if n == 0 {
+        return 0.0;
+    }
+    if n == 1 {
+        return pairs[0].2 / n_pairs as f32;
+    }
+    rho.clear();
+    rho.resize(n * n, 0.0);
+    for t in 0..n {
+        for k in 0..n {
+            if t != k {
+                let ((i1, j1, _), (i2, j2, _)) = (pairs[t], pairs[k]);
+                rho[t * n + k] = compatibility(a, b, (i1, j1), (i2, j2));
+            }
+        }
+    }
+    lambda.clear();
+    lambda.extend(pairs.iter().map(|p| p.2));
+    next.clear();
+    next.resize(n, 0.0);
+    for _ in 0..RELAXATION_ROUNDS {
+        for t in 0..n {
+            let support: f32 = rho[t * n..(t + 1) * n].iter().zip(lambda.iter()).map(|(r, l)| r * l).sum();
+            next[t] = RELAXATION_WEIGHT * lambda[t] + (1.0 - RELAXATION_WEIGHT) * support / (n - 1) as f32;
+        }
+        std::mem::swap(lambda, next);
+    }
+    // The pairs that kept most of their similarity (ties by pair order).
+    let kept = |t: usize| lambda[t] / pairs[t].2;
+    order.clear();
+    order.extend(0..n);
+    order.sort_by(|&x, &y| kept(y).total_cmp(&kept(x)).then(x.cmp(&y)));
+    let take = n_pairs.min(n);
+    let sum: f32 = order[..take].iter().map(|&t| lambda[t]).sum();
+    // Fewer pairs than asked count as zeros: two tiny overlaps are weak evidence.
+    sum / n_pairs as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::{Angle, Minutia, MinutiaKind};
+
+    fn template(seed: u64, n: usize) -> Template {
+        let mut s = seed;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let minutiae = (0..n).map(|_| Minutia { x: (next() % 300) as u16 + 50, y: (next() % 350) as u16 + 50, angle: Angle::from_degrees((next() % 360) as u32), kind: MinutiaKind::Ending, quality: 50 }).collect();
+        Template { width: 400, height: 450, minutiae, ..Template::default() }
+    }
+
+    /// `t` turned by `degrees` (counter-clockwise as seen) about (300, 300), then shifted.
+    fn moved(t: &Template, dx: f64, dy: f64, degrees: u32) -> Template {
+        let (sin, cos) = f64::from(degrees).to_radians().sin_cos();
+        let mut m = t.clone();
+        for p in &mut m.minutiae {
+            // In a y-up frame the turn is the usual one.
+            let (x, y) = (f64::from(p.x) - 300.0, 300.0 - f64::from(p.y));
+            let (x, y) = (x * cos - y * sin, x * sin + y * cos);
+            p.x = (x + 300.0 + dx).round() as u16;
+            p.y = (300.0 - y + dy).round() as u16;
+            p.angle = Angle::from_units(p.angle.units() + degrees * Angle::PER_DEGREE);
+        }
+        m
+    }
+
+    #[test]
+    fn a_template_matches_itself_moved_and_turned_better_than_another() {
+        let a = template(7, 40);
+        let same = Encoded::new(&a);
+        let turned = Encoded::new(&moved(&a, 30.0, 20.0, 30));
+        let other = Encoded::new(&template(99, 40));
+        let genuine = score(&same, &turned);
+        let impostor = score(&same, &other);
+        assert!(genuine > 0.5, "{genuine}");
+        assert!(impostor < 0.25 * genuine, "{impostor} vs {genuine}");
+        assert!(score(&same, &same) > 0.99, "{}", score(&same, &same));
+    }
+
+    #[test]
+    fn every_kernel_level_gives_the_same_scores() {
+        let encoded: Vec<Encoded> = (1..8).map(|seed| Encoded::new(&template(seed, 20 + 5 * seed as usize))).collect();
+        for a in &encoded {
+            for b in &encoded {
+                let reference = score_at(Level::Scalar, a, b);
+                for level in kernels::available_levels() {
+                    assert_eq!(score_at(level, a, b).to_bits(), reference.to_bits(), "{level:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_direction_window_holds_every_cylinder_within_90_degrees() {
+        for n in [0, 1, 2, 7, 40] {
+            let mut points: Vec<Point> = (0..n).map(|i| Point::new(0.0, 0.0, (i as f32 * 2.399_963) % std::f32::consts::TAU)).collect();
+            points.sort_by(|p, q| p.angle.total_cmp(&q.angle));
+            for step in 0..720 {
+                let q = Point::new(0.0, 0.0, step as f32 * std::f32::consts::TAU / 720.0);
+                let runs = window(&points, q.angle);
+                assert!(runs[0].end <= runs[1].start || runs[1].is_empty() || runs[0].is_empty(), "{runs:?}");
+                for (j, p) in points.iter().enumerate() {
+                    if q.dx * p.dx + q.dy * p.dy >= 0.0 {
+                        assert!(runs.iter().any(|r| r.contains(&j)), "n {n}, angle {}, point {j} at {}: {runs:?}", q.angle, p.angle);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_templates_score_zero() {
+        let a = Encoded::new(&template(1, 30));
+        let empty = Encoded::new(&Template::default());
+        assert_eq!(score(&a, &empty), 0.0);
+        assert_eq!(score(&empty, &a), 0.0);
+    }
+}
