@@ -74,6 +74,8 @@ pub fn run(op: Op) -> Result<()> {
             println!("pairs     {} mated, {} non-mated", r.mated, r.non_mated);
             println!("EER       {:.2} %", 100.0 * r.eer);
             println!("FNMR      {:.2} % at FMR 1 %", 100.0 * r.fnmr_at_fmr_1);
+            let bytes: usize = encoded.iter().map(|e| e.bytes()).sum();
+            println!("memory    {:.0} bytes per encoded template (mean)", bytes as f64 / encoded.len().max(1) as f64);
             let threads = rayon::current_num_threads();
             println!("speed     {:.0} comparisons/s per thread ({threads} threads, pre-encoded templates)", scores.len() as f64 / seconds / threads as f64);
         }

@@ -204,7 +204,8 @@ struct Scratch {
     used_a: Vec<bool>,
     used_b: Vec<bool>,
     pairs: Vec<(usize, usize, f32)>,
-    rho: Vec<f32>,
+    rho: Vec<(u32, f32)>,
+    rows: Vec<u32>,
     lambda: Vec<f32>,
     next: Vec<f32>,
     order: Vec<usize>,
@@ -217,7 +218,7 @@ thread_local! {
 /// LSS-R over the non-zero local similarities `(similarity, i, j)` in
 /// `scratch.sims`.
 fn consolidate(a: &Encoded, b: &Encoded, scratch: &mut Scratch) -> f32 {
-    let Scratch { sims, sorted, used_a, used_b, pairs, rho, lambda, next, order, .. } = scratch;
+    let Scratch { sims, sorted, used_a, used_b, pairs, rho, rows, lambda, next, order, .. } = scratch;
     let (na, nb) = (a.len(), b.len());
     let n_pairs = MIN_PAIRS + (sigmoid(na.min(nb) as f32, 20.0, 0.4) * (MAX_PAIRS - MIN_PAIRS) as f32).round() as usize;
     // Best one-to-one pairs, greedily, in order of similarity to 1/512
@@ -260,23 +261,31 @@ fn consolidate(a: &Encoded, b: &Encoded, scratch: &mut Scratch) -> f32 {
     if n == 1 {
         return pairs[0].2 / n_pairs as f32;
     }
+    // Compatibilities, kept sparse: most pairs of pairs are not compatible
+    // at all. Row t is rho[rows[t]..rows[t + 1]] as (k, ρ(t, k)).
     rho.clear();
-    rho.resize(n * n, 0.0);
+    rows.clear();
     for t in 0..n {
+        rows.push(rho.len() as u32);
         for k in 0..n {
             if t != k {
                 let ((i1, j1, _), (i2, j2, _)) = (pairs[t], pairs[k]);
-                rho[t * n + k] = compatibility(a, b, (i1, j1), (i2, j2));
+                let c = compatibility(a, b, (i1, j1), (i2, j2));
+                if c > 0.0 {
+                    rho.push((k as u32, c));
+                }
             }
         }
     }
+    rows.push(rho.len() as u32);
     lambda.clear();
     lambda.extend(pairs.iter().map(|p| p.2));
     next.clear();
     next.resize(n, 0.0);
     for _ in 0..RELAXATION_ROUNDS {
         for t in 0..n {
-            let support: f32 = rho[t * n..(t + 1) * n].iter().zip(lambda.iter()).map(|(r, l)| r * l).sum();
+            let row = &rho[rows[t] as usize..rows[t + 1] as usize];
+            let support: f32 = row.iter().map(|&(k, r)| r * lambda[k as usize]).sum();
             next[t] = RELAXATION_WEIGHT * lambda[t] + (1.0 - RELAXATION_WEIGHT) * support / (n - 1) as f32;
         }
         std::mem::swap(lambda, next);
