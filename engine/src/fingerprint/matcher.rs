@@ -50,14 +50,28 @@ pub struct Encoded {
     geometry: Vec<Geometry>,
 }
 
-/// How one minutia lies seen from another: what relaxation compares.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// How one minutia lies seen from another, quantised finely enough for
+/// relaxation (whose slopes are pixels and degrees wide) in four bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Geometry {
-    /// Distance in pixels.
-    distance: f32,
+    /// Distance in 1/[`DISTANCE_STEPS`] pixel (saturating).
+    distance: u16,
     /// Direction of the line towards the other minutia, relative to this
-    /// minutia's direction, `-π..π`.
-    bearing: f32,
+    /// minutia's direction, in 1/65536 turn (so differences wrap by themselves).
+    bearing: u16,
+}
+
+/// Distance steps per pixel in [`Geometry`].
+const DISTANCE_STEPS: f32 = 8.0;
+/// Radians per step of a [`Geometry`] bearing.
+const BEARING_STEP: f32 = std::f32::consts::TAU / 65536.0;
+
+impl Geometry {
+    fn new(p: &Point, q: &Point) -> Geometry {
+        let distance = ((q.x - p.x).hypot(q.y - p.y) * DISTANCE_STEPS).round().min(f32::from(u16::MAX)) as u16;
+        let bearing = angle_difference((q.y - p.y).atan2(q.x - p.x), p.angle);
+        Geometry { distance, bearing: (bearing / BEARING_STEP).round() as i32 as u16 }
+    }
 }
 
 impl Encoded {
@@ -70,10 +84,7 @@ impl Encoded {
         kept.sort_by(|(p, _), (q, _)| p.angle.total_cmp(&q.angle).then(p.x.total_cmp(&q.x)).then(p.y.total_cmp(&q.y)));
         let (points, cylinders): (Vec<Point>, Vec<Cylinder>) = kept.into_iter().unzip();
         let lanes = Lanes::new(&cylinders);
-        let geometry = points
-            .iter()
-            .flat_map(|p| points.iter().map(move |q| Geometry { distance: (q.x - p.x).hypot(q.y - p.y), bearing: angle_difference(p.angle, (q.y - p.y).atan2(q.x - p.x)) }))
-            .collect();
+        let geometry = points.iter().flat_map(|p| points.iter().map(move |q| Geometry::new(p, q))).collect();
         Encoded { points, cylinders, lanes, geometry }
     }
 
@@ -129,12 +140,12 @@ fn sigmoid(v: f32, mu: f32, tau: f32) -> f32 {
 fn compatibility(a: &Encoded, b: &Encoded, (i1, j1): (usize, usize), (i2, j2): (usize, usize)) -> f32 {
     use std::f32::consts::PI;
     let (ga, gb) = (a.geometry(i1, i2), b.geometry(j1, j2));
-    let stretch = (ga.distance - gb.distance).abs();
+    let stretch = f32::from(ga.distance.abs_diff(gb.distance)) / DISTANCE_STEPS;
     if stretch > 12.0 {
         return 0.0;
     }
     let turn = angle_difference(angle_difference(a.points[i1].angle, a.points[i2].angle), angle_difference(b.points[j1].angle, b.points[j2].angle)).abs();
-    let bearing = angle_difference(ga.bearing, gb.bearing).abs();
+    let bearing = f32::from((ga.bearing.wrapping_sub(gb.bearing) as i16).unsigned_abs()) * BEARING_STEP;
     if turn > 0.6 || bearing > 0.6 {
         return 0.0;
     }
