@@ -21,7 +21,7 @@
 
 use super::cylinder::{self, angle_difference, Cylinder, Point};
 use crate::kernels::fingerprint::{self as kernel, Counts, Lanes};
-use crate::kernels::{self, Level};
+use crate::kernels::Level;
 use super::template::Template;
 
 /// Fewest cells valid in both cylinders, as a share of the cells within the radius.
@@ -154,7 +154,7 @@ fn compatibility(a: &Encoded, b: &Encoded, (i1, j1): (usize, usize), (i2, j2): (
 
 /// The similarity of two encoded templates, `0..=1`.
 pub fn score(a: &Encoded, b: &Encoded) -> f32 {
-    score_at(kernels::level(), a, b)
+    score_at(kernel::PREFERRED, a, b)
 }
 
 /// [`score`] with the kernel at `level` (every level gives the same score).
@@ -363,7 +363,7 @@ mod tests {
         for a in &encoded {
             for b in &encoded {
                 let reference = score_at(Level::Scalar, a, b);
-                for level in kernels::available_levels() {
+                for level in crate::kernels::available_levels() {
                     assert_eq!(score_at(level, a, b).to_bits(), reference.to_bits(), "{level:?}");
                 }
             }

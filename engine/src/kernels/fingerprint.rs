@@ -9,9 +9,19 @@
 //! with a nibble-table popcount; the scalar twin uses `count_ones`. Both
 //! return the same integers, so the similarity computed from them (with
 //! [`similarity`]) is the same bit for bit.
+//!
+//! The matcher runs the scalar twin ([`PREFERRED`]): with the x86-64-v2
+//! baseline `count_ones` is one POPCNT instruction, and on the machine of
+//! `benches/RESULTS.md` it was a little faster than the AVX2 nibble tables
+//! in every run (criterion, one probe against FVC2002 DB1: 26.3, 22.3,
+//! 21.5 against 23.2, 21.0, 21.2 thousand comparisons/s). The counts are a
+//! sixth of a comparison's time; the rest is pairing and relaxation.
 
 use super::Level;
 use crate::fingerprint::cylinder::{Cylinder, ND};
+
+/// The level the matcher counts at (see the module documentation).
+pub const PREFERRED: Level = Level::Scalar;
 
 /// `u64` rows of one block of four cylinders: the bit words, then the mask.
 pub const STRIDE: usize = ND + 1;
