@@ -193,3 +193,32 @@ fn demo_runs_end_to_end_on_a_small_database() {
     assert!(out.contains("answers checked against brute force | 10 queries, all identical"), "{out}");
     assert!(out.contains("queries with hits"), "{out}");
 }
+
+#[test]
+fn synthetic_fingerprints_generate_and_evaluate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("xyt");
+    let generate = |out: &Path, format: &str| ok(&["generate", "fingerprint", "--fingers", "5", "--impressions", "4", "--seed", "3", "--format", format, "--out", s(out)]);
+    generate(&out, "xyt");
+    let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names.len(), 20);
+    assert_eq!((names[0].as_str(), names[19].as_str()), ("1_1.xyt", "5_4.xyt"));
+    let eval = ok(&["fingerprint", "eval", "--templates", s(&out)]);
+    assert!(eval.contains("pairs     60 mated, 320 non-mated"), "{eval}");
+    let eer: f64 = eval.lines().find_map(|l| l.strip_prefix("EER")).and_then(|l| l.trim().trim_end_matches('%').trim().parse().ok()).expect("an EER line");
+    assert!(eer < 15.0, "{eval}");
+    // The same seed writes the same files, in either format.
+    let again = dir.path().join("again");
+    generate(&again, "xyt");
+    assert_eq!(std::fs::read(out.join("3_2.xyt")).unwrap(), std::fs::read(again.join("3_2.xyt")).unwrap());
+    let iso = dir.path().join("iso");
+    generate(&iso, "iso");
+    assert!(ok(&["fingerprint", "eval", "--templates", s(&iso)]).contains("pairs     60 mated, 320 non-mated"));
+    // A non-empty directory is never written into; bad numbers are refused.
+    let err = fails(&["generate", "fingerprint", "--fingers", "2", "--out", s(&out)]);
+    assert!(err.contains("not empty"), "{err}");
+    let err = fails(&["generate", "fingerprint", "--fingers", "0", "--out", s(&dir.path().join("none"))]);
+    assert!(err.contains("fingers = 0"), "{err}");
+    assert!(ok(&["generate", "fingerprint", "--help"]).contains("--impressions"));
+}

@@ -33,7 +33,8 @@ enum Command {
     /// Run the whole job on generated data: 1 M profiles from real allele
     /// frequencies, index, 10,000 queries; prints hits and timings.
     Demo(demo::Args),
-    /// Generate synthetic data from real allele frequencies.
+    /// Generate synthetic data: DNA profiles from real allele frequencies,
+    /// or finger minutiae templates with known mates.
     #[command(subcommand)]
     Generate(generate::What),
     /// Build and maintain an index: build, add, delete, compact, verify, stats.

@@ -9,10 +9,13 @@
 //!   FBI 2015) with a fast sampler, and the 1,036 real NIST genotypes.
 //! - [`synthetic`]: the DNA data set generator behind `hitdex generate dna`
 //!   and the query mixes of the benchmarks and the demo.
+//! - [`fingerprint`]: synthetic finger minutiae (masters and distorted,
+//!   partial impressions) behind `hitdex generate fingerprint`.
 //! - [`error`]: the crate's one error type.
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod fingerprint;
 pub mod frequencies;
 pub mod shared;
 pub mod synthetic;
