@@ -38,10 +38,10 @@ pub enum EvalError {
     /// A template file is bad.
     #[error(transparent)]
     Template(#[from] FingerprintError),
-    /// Nothing to evaluate.
+    /// Nothing to evaluate: no template file, or a file without minutiae.
     #[error("{}: {problem}", path.display())]
     Empty {
-        /// The directory.
+        /// The directory or file.
         path: PathBuf,
         /// What is missing.
         problem: String,
@@ -52,8 +52,8 @@ pub enum EvalError {
 /// extensions name; files of other extensions are ignored), sorted by name.
 ///
 /// # Errors
-/// [`EvalError`] if the directory cannot be listed, a file is bad, or no
-/// template is found.
+/// [`EvalError`] if the directory cannot be listed, a file is bad or has
+/// no minutiae, or no template file is found.
 pub fn load_dir(dir: &Path, format: Option<Format>) -> Result<Vec<Entry>, EvalError> {
     let io = |source| EvalError::Io { path: dir.to_path_buf(), source };
     let mut files: Vec<(PathBuf, Format)> = Vec::new();
@@ -73,8 +73,11 @@ pub fn load_dir(dir: &Path, format: Option<Format>) -> Result<Vec<Entry>, EvalEr
             let views = read_path(path, *f)?;
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             let finger = name.split('_').next().unwrap_or(&name).to_string();
-            let template = views.into_iter().next().unwrap_or_default();
-            Ok(Entry { name, finger, template })
+            match views.into_iter().next() {
+                Some(template) if !template.minutiae.is_empty() => Ok(Entry { name, finger, template }),
+                // Scored as zero against everything it would quietly raise the FNMR.
+                _ => Err(EvalError::Empty { path: path.clone(), problem: "no minutiae in this file".into() }),
+            }
         })
         .collect()
 }

@@ -28,7 +28,8 @@ pub struct Templates {
     /// Directory of template files.
     #[arg(long)]
     templates: PathBuf,
-    /// Format of the files; default: by extension (.xyt, .iso, .ansi, .an2k).
+    /// Read only the files of this format (told by their extension: .xyt,
+    /// .iso, .ansi, .an2k); default: every file with one of them.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
 }

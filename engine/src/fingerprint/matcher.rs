@@ -30,6 +30,10 @@ pub const MIN_COMMON_SHARE: f32 = 0.6;
 pub const RELAXATION_ROUNDS: usize = 5;
 /// Weight of a pair's own similarity in each relaxation round.
 const RELAXATION_WEIGHT: f32 = 0.5;
+/// Most minutiae of a template that are encoded (the best by quality):
+/// encoding and comparing cost grow with the square of the count, and
+/// ISO/IEC 19794-2 holds no more in a view.
+pub const MAX_MINUTIAE: usize = 255;
 /// Similarity classes of the greedy pairing's counting sort.
 const SORT_BUCKETS: usize = 512;
 /// Fewest and most pairs averaged into the score.
@@ -42,9 +46,7 @@ const MAX_PAIRS: usize = 12;
 pub struct Encoded {
     /// The minutia of each cylinder, by direction.
     pub points: Vec<Point>,
-    /// The cylinders, one per point.
-    pub cylinders: Vec<Cylinder>,
-    /// The cylinders four abreast, for the kernel.
+    /// The cylinders, one per point, four abreast for the kernel.
     lanes: Lanes,
     /// `geometry[i * n + k]`: how point `k` lies seen from point `i`.
     geometry: Vec<Geometry>,
@@ -54,7 +56,8 @@ pub struct Encoded {
 /// relaxation (whose slopes are pixels and degrees wide) in four bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Geometry {
-    /// Distance in 1/[`DISTANCE_STEPS`] pixel (saturating).
+    /// Distance in 1/[`DISTANCE_STEPS`] pixel (saturating at 8,191 px, far
+    /// beyond a finger).
     distance: u16,
     /// Direction of the line towards the other minutia, relative to this
     /// minutia's direction, in 1/65536 turn (so differences wrap by themselves).
@@ -77,7 +80,15 @@ impl Geometry {
 impl Encoded {
     /// Encodes a template (the costly part, done once per template).
     pub fn new(t: &Template) -> Encoded {
-        let all = cylinder::points(t);
+        let mut all = cylinder::points(t);
+        if all.len() > MAX_MINUTIAE {
+            // Costs grow with the square of the count: keep the best.
+            let mut by_quality: Vec<usize> = (0..all.len()).collect();
+            by_quality.sort_by_key(|&i| (std::cmp::Reverse(t.minutiae[i].quality), i));
+            by_quality.truncate(MAX_MINUTIAE);
+            by_quality.sort_unstable();
+            all = by_quality.into_iter().map(|i| all[i]).collect();
+        }
         let mut kept: Vec<(Point, Cylinder)> = cylinder::cylinders(&all).into_iter().map(|(i, c)| (all[i], c)).collect();
         // By direction, so that the cylinders within 90° of a direction are
         // one or two runs (ties by position keep the order deterministic).
@@ -85,12 +96,12 @@ impl Encoded {
         let (points, cylinders): (Vec<Point>, Vec<Cylinder>) = kept.into_iter().unzip();
         let lanes = Lanes::new(&cylinders);
         let geometry = points.iter().flat_map(|p| points.iter().map(move |q| Geometry::new(p, q))).collect();
-        Encoded { points, cylinders, lanes, geometry }
+        Encoded { points, lanes, geometry }
     }
 
     /// Bytes this encoding takes in memory.
     pub fn bytes(&self) -> usize {
-        std::mem::size_of::<Encoded>() + self.len() * (std::mem::size_of::<Point>() + std::mem::size_of::<Cylinder>()) + self.lanes.bytes() + self.geometry.len() * std::mem::size_of::<Geometry>()
+        std::mem::size_of::<Encoded>() + self.len() * std::mem::size_of::<Point>() + self.lanes.bytes() + self.geometry.len() * std::mem::size_of::<Geometry>()
     }
 
     fn geometry(&self, i: usize, k: usize) -> Geometry {
@@ -99,12 +110,12 @@ impl Encoded {
 
     /// Number of cylinders.
     pub fn len(&self) -> usize {
-        self.cylinders.len()
+        self.points.len()
     }
 
     /// Whether there is no cylinder to compare.
     pub fn is_empty(&self) -> bool {
-        self.cylinders.is_empty()
+        self.points.is_empty()
     }
 }
 
@@ -165,7 +176,8 @@ pub fn score_at(level: Level, a: &Encoded, b: &Encoded) -> f32 {
     SCRATCH.with_borrow_mut(|scratch| {
         scratch.sims.clear();
         scratch.counts.resize(b.lanes.blocks() * 4, Counts::default());
-        for (i, (pa, ca)) in a.points.iter().zip(&a.cylinders).enumerate() {
+        for (i, pa) in a.points.iter().enumerate() {
+            let ca = &a.lanes.cylinder(i);
             for run in window(&b.points, pa.angle) {
                 let blocks = run.start / 4..run.end.div_ceil(4);
                 let out = &mut scratch.counts[blocks.start * 4..blocks.end * 4];
@@ -269,9 +281,6 @@ fn consolidate(a: &Encoded, b: &Encoded, scratch: &mut Scratch) -> f32 {
     if n == 0 {
         return 0.0;
     }
-    if n == 1 {
-        return pairs[0].2 / n_pairs as f32;
-    }
     // Compatibilities, kept sparse: most pairs of pairs are not compatible
     // at all. Row t is rho[rows[t]..rows[t + 1]] as (k, ρ(t, k)).
     rho.clear();
@@ -297,7 +306,7 @@ fn consolidate(a: &Encoded, b: &Encoded, scratch: &mut Scratch) -> f32 {
         for t in 0..n {
             let row = &rho[rows[t] as usize..rows[t + 1] as usize];
             let support: f32 = row.iter().map(|&(k, r)| r * lambda[k as usize]).sum();
-            next[t] = RELAXATION_WEIGHT * lambda[t] + (1.0 - RELAXATION_WEIGHT) * support / (n - 1) as f32;
+            next[t] = RELAXATION_WEIGHT * lambda[t] + (1.0 - RELAXATION_WEIGHT) * support / (n - 1).max(1) as f32;
         }
         std::mem::swap(lambda, next);
     }
@@ -386,6 +395,50 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_template_with_one_cylinder_does_not_match_everything() {
+        // One chance pair with no support must count as little as any
+        // unsupported pair.
+        // The middle one of three minutiae in a row has two neighbours
+        // within reach; the outer ones, 140 px apart, have one each.
+        let mut tiny = template(3, 3);
+        for (m, x) in tiny.minutiae.iter_mut().zip([130, 200, 270]) {
+            (m.x, m.y) = (x, 200);
+        }
+        let tiny = Encoded::new(&tiny);
+        assert_eq!(tiny.len(), 1);
+        let genuine = {
+            let a = Encoded::new(&template(7, 40));
+            score(&a, &Encoded::new(&moved(&template(7, 40), 30.0, 20.0, 30)))
+        };
+        for seed in 20..40 {
+            let s = score(&tiny, &Encoded::new(&template(seed, 40)));
+            assert!(s < 0.1 * genuine, "{s} against {genuine}");
+        }
+    }
+
+    #[test]
+    fn scores_lie_between_zero_and_one() {
+        let encoded: Vec<Encoded> = (1..6).map(|seed| Encoded::new(&template(seed, 30))).collect();
+        for a in &encoded {
+            for b in &encoded {
+                let s = score(a, b);
+                assert!((0.0..=1.0).contains(&s), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_best_minutiae_of_a_huge_template_are_encoded() {
+        let mut t = template(5, 600);
+        for (k, m) in t.minutiae.iter_mut().enumerate() {
+            m.quality = (k % 100) as u8;
+        }
+        let e = Encoded::new(&t);
+        assert!(e.len() <= MAX_MINUTIAE);
+        assert!(e.len() > 100, "{}", e.len());
     }
 
     #[test]

@@ -72,8 +72,9 @@ impl CoreQuery {
     pub fn compare(&self, level: Level, core: &[u8; CORE_BYTES]) -> CoreResult {
         match level {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Level::Avx2` is only produced after `is_x86_feature_detected!("avx2")`.
-            Level::Avx2 => unsafe { avx2::compare(self, core) },
+            // SAFETY: the guard checks that this CPU has AVX2 (`Level` is public,
+            // so a caller could name `Avx2` on one without; it then runs scalar).
+            Level::Avx2 if super::has_avx2() => unsafe { avx2::compare(self, core) },
             _ => compare_scalar(self, core),
         }
     }
@@ -91,8 +92,9 @@ impl CoreQuery {
     ) {
         match level {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Level::Avx2` is only produced after `is_x86_feature_detected!("avx2")`.
-            Level::Avx2 => unsafe { avx2::scan(self, cores, max_differing, min_matching, &mut found) },
+            // SAFETY: the guard checks that this CPU has AVX2 (`Level` is public,
+            // so a caller could name `Avx2` on one without; it then runs scalar).
+            Level::Avx2 if super::has_avx2() => unsafe { avx2::scan(self, cores, max_differing, min_matching, &mut found) },
             _ => {
                 for (i, core) in cores.chunks_exact(CORE_BYTES).enumerate() {
                     let core: &[u8; CORE_BYTES] = core.try_into().expect("chunks_exact gives 24 bytes");

@@ -15,7 +15,8 @@
 //! `benches/RESULTS.md` it was a little faster than the AVX2 nibble tables
 //! in every run (criterion, one probe against FVC2002 DB1: 26.3, 22.3,
 //! 21.5 against 23.2, 21.0, 21.2 thousand comparisons/s). The counts are a
-//! sixth of a comparison's time; the rest is pairing and relaxation.
+//! small part of a comparison's time; most of it is pairing and
+//! relaxation. The AVX2 kernel runs in the tests and benchmarks.
 
 use super::Level;
 use crate::fingerprint::cylinder::{Cylinder, ND};
@@ -44,6 +45,15 @@ impl Lanes {
             }
         }
         Lanes { rows }
+    }
+
+    /// Cylinder `i`.
+    ///
+    /// # Panics
+    /// If there are not more than `i` cylinders (with padding).
+    pub fn cylinder(&self, i: usize) -> Cylinder {
+        let block = &self.rows[i / 4 * STRIDE..(i / 4 + 1) * STRIDE];
+        Cylinder { bits: std::array::from_fn(|w| block[w][i % 4]), mask: block[ND][i % 4] }
     }
 
     /// Number of blocks of four.
@@ -80,8 +90,9 @@ pub fn counts(level: Level, a: &Cylinder, lanes: &Lanes, blocks: std::ops::Range
     let out = &mut out[..blocks.len() * 4];
     match level {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Level::Avx2` is only produced after `is_x86_feature_detected!("avx2")`.
-        Level::Avx2 => unsafe { avx2::counts(a, rows, out) },
+        // SAFETY: the guard checks that this CPU has AVX2 (`Level` is public,
+        // so a caller could name `Avx2` on one without; it then runs scalar).
+        Level::Avx2 if super::has_avx2() => unsafe { avx2::counts(a, rows, out) },
         _ => counts_scalar(a, rows, out),
     }
 }

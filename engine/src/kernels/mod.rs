@@ -40,6 +40,13 @@ pub fn available_levels() -> Vec<Level> {
     v
 }
 
+/// Whether this CPU runs AVX2 (the standard library caches the answer):
+/// checked before every vector kernel call.
+#[inline]
+fn has_avx2() -> bool {
+    detect() == Level::Avx2
+}
+
 fn detect() -> Level {
     #[cfg(target_arch = "x86_64")]
     {

@@ -216,7 +216,8 @@ fn read_minutia(r: &mut Reader<'_>, standard: Standard, (width, height): (u16, u
 /// # Errors
 /// [`FmrError`] (with `path` empty) if there are no views or more than
 /// 255, a view has more than 255 minutiae, a coordinate does not fit in
-/// 14 bits, or the views disagree on the image.
+/// 14 bits or lies outside the stated image, or the views disagree on the
+/// image.
 pub fn write_iso(views: &[Template]) -> Result<Vec<u8>, FmrError> {
     let fail = |field: String, problem: String| FmrError { path: PathBuf::new(), offset: 0, field, problem };
     let Some(first) = views.first() else { return Err(fail("number of finger views".into(), "a record needs at least one finger view".into())) };
@@ -239,6 +240,10 @@ pub fn write_iso(views: &[Template]) -> Result<Vec<u8>, FmrError> {
         for (i, m) in t.minutiae.iter().enumerate() {
             if m.x > 0x3fff || m.y > 0x3fff {
                 return Err(fail(format!("finger view {}, minutia {}", v + 1, i + 1), format!("({}, {}) does not fit in 14 bits", m.x, m.y)));
+            }
+            // What the reader would refuse is not written.
+            if (t.width > 0 && m.x >= t.width) || (t.height > 0 && m.y >= t.height) {
+                return Err(fail(format!("finger view {}, minutia {}", v + 1, i + 1), format!("({}, {}) is outside the image ({} × {})", m.x, m.y, t.width, t.height)));
             }
             let kind: u16 = match m.kind {
                 MinutiaKind::Other => 0,

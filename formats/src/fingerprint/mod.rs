@@ -26,13 +26,13 @@ pub enum Format {
 
 impl Format {
     /// The format a file name's extension names: `.xyt`, `.iso` (or
-    /// `.iso2005`), `.ansi` (or `.ansi2004`, `.fmr`), `.an2k` (or `.an2`,
-    /// `.eft`).
+    /// `.iso2005`), `.ansi` (or `.ansi2004`), `.an2k` (or `.an2`, `.eft`).
+    /// (`.fmr` says nothing: ISO and ANSI records both begin `FMR`.)
     pub fn of_path(path: &Path) -> Option<Format> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "xyt" => Some(Format::Xyt),
             "iso" | "iso2005" => Some(Format::Iso),
-            "ansi" | "ansi2004" | "fmr" => Some(Format::Ansi),
+            "ansi" | "ansi2004" => Some(Format::Ansi),
             "an2k" | "an2" | "eft" => Some(Format::An2k),
             _ => None,
         }

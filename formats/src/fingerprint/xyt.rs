@@ -13,7 +13,7 @@
 //! ```
 //!
 //! Reading then writing gives the same lines (quality 0 is written when the
-//! file had none). The format has no minutia type: read minutiae are
+//! file had none; a y of 0, which NBIS never writes, comes back as 1). The format has no minutia type: read minutiae are
 //! [`MinutiaKind::Other`]; writing rounds angles to whole degrees.
 
 use std::fmt::Write as _;
@@ -75,7 +75,10 @@ pub fn read(bytes: &[u8], height: Option<u16>, source: &Path) -> Result<Template
         if y > h {
             return Err(error(line, format!("column 2 (y): {y} is above the image height {h}")));
         }
-        minutiae.push(Minutia { x, y: h - y, angle: Angle::from_degrees(u32::from(theta)).opposite(), kind: MinutiaKind::Other, quality: quality as u8 });
+        // NBIS writes y from 1 to the height; a 0 would land one row below
+        // the image: it is taken as the last row.
+        let y = (h - y).min(h.saturating_sub(1));
+        minutiae.push(Minutia { x, y, angle: Angle::from_degrees(u32::from(theta)).opposite(), kind: MinutiaKind::Other, quality: quality as u8 });
     }
     Ok(Template { height: h, minutiae, ..Template::default() })
 }
@@ -107,6 +110,14 @@ mod tests {
         assert_eq!(t.minutiae[1].angle, Angle::from_degrees(180));
         assert_eq!(t.minutiae[2].angle, Angle::from_degrees(0));
         assert_eq!(write(&t).unwrap(), "100 171 247 12\n101 258 0 13\n117 234 180 0\n");
+    }
+
+    #[test]
+    fn a_y_of_zero_stays_inside_the_image() {
+        let t = read(b"10 0 90\n20 50 90\n", None, Path::new("a.xyt")).unwrap();
+        assert_eq!((t.height, t.minutiae[0].y, t.minutiae[1].y), (50, 49, 0));
+        let iso = crate::fingerprint::fmr::write_iso(&[Template { width: 100, ..t }]).unwrap();
+        crate::fingerprint::fmr::read(&iso, crate::fingerprint::fmr::Standard::Iso2005, Path::new("a.iso")).unwrap();
     }
 
     #[test]
