@@ -133,6 +133,42 @@ mod tests {
         assert_eq!(read(b"1 2 3\n\xff", None, Path::new("a.xyt")).unwrap_err().to_string(), "a.xyt:2: not valid UTF-8");
     }
 
+    /// An independent check of the half turn: FVC2002's `iso/` records come
+    /// from another extractor, in ISO's convention, on images resampled to
+    /// 300×400. Minutiae both extractors found must point the same way once
+    /// the `xyt` ones are read with this module's conversion.
+    #[test]
+    fn xyt_directions_agree_with_another_extractors_iso_directions() {
+        let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/fingerprint/fvc2002/DB1_B");
+        if !d.exists() {
+            eprintln!("SKIPPED: ../shared/datasets not found (it holds FVC2002)");
+            return;
+        }
+        let (mut near, mut far) = (0, 0);
+        for name in ["101_1", "102_3", "105_2", "108_5"] {
+            let xyt = read(&std::fs::read(d.join(format!("xyt/{name}.xyt"))).unwrap(), Some(374), Path::new(name)).unwrap();
+            let iso_bytes = std::fs::read(d.join(format!("iso/{name}.iso"))).unwrap();
+            let iso = &crate::fingerprint::fmr::read(&iso_bytes, crate::fingerprint::fmr::Standard::Iso2005, Path::new(name)).unwrap().views[0];
+            // DB1 images are 388×374; the iso ones were resampled to 300×400.
+            let (sx, sy) = (300.0 / 388.0, 400.0 / 374.0);
+            for m in &iso.minutiae {
+                let closest = xyt.minutiae.iter().min_by(|a, b| {
+                    let d = |p: &Minutia| (f64::from(p.x) * sx - f64::from(m.x)).hypot(f64::from(p.y) * sy - f64::from(m.y));
+                    d(a).total_cmp(&d(b))
+                });
+                let Some(p) = closest.filter(|p| (f64::from(p.x) * sx - f64::from(m.x)).hypot(f64::from(p.y) * sy - f64::from(m.y)) < 4.0) else { continue };
+                let diff = (p.angle.degrees() - m.angle.degrees()).rem_euclid(360.0);
+                if diff.min(360.0 - diff) < 45.0 {
+                    near += 1;
+                } else if diff.min(360.0 - diff) > 135.0 {
+                    far += 1;
+                }
+            }
+        }
+        eprintln!("minutiae found by both extractors: {near} pointing the same way, {far} the opposite way");
+        assert!(near > 40 && near > 4 * far, "{near} same way, {far} opposite");
+    }
+
     #[test]
     fn every_fvc2002_xyt_file_reads_and_writes_back() {
         let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/fingerprint/fvc2002");
