@@ -385,8 +385,9 @@ pub fn impression(config: &FingerprintConfig, master: &Master, finger: u32, impr
         found.push((minutia(x, y, angle, kind, quality), Some(i)));
     }
     let spurious = poisson(rng, poor * config.spurious * found.len() as f64);
+    let mut added = 0;
     for _ in 0..20 * spurious {
-        if found.iter().filter(|(_, source)| source.is_none()).count() == spurious {
+        if added == spurious {
             break;
         }
         let (x, y) = (centre.0 + rng.gen_range(-ca..=ca), centre.1 + rng.gen_range(-cb..=cb));
@@ -397,6 +398,7 @@ pub fn impression(config: &FingerprintConfig, master: &Master, finger: u32, impr
         let flow = master.field.orientation(x, y) + sense(rng) + rotation + turn + 2.0 * jitter * normal(rng);
         let angle = if rng.gen_bool(SPURIOUS_ALONG_FLOW) { flow } else { rng.gen_range(0.0..TAU) };
         found.push((minutia(u, v, angle, kind(rng, 0.5), rng.gen_range(5..=40)), None));
+        added += 1;
     }
     found.sort_by_key(|(m, _)| (m.x, m.y));
     let quality = found.iter().map(|(m, _)| u32::from(m.quality)).sum::<u32>() / found.len().max(1) as u32;
