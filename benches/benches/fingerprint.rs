@@ -5,19 +5,15 @@
 //!
 //! Run with `cargo bench -p hitdex-benches --bench fingerprint`.
 
-use std::path::Path;
-
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use hitdex_benches::fingerprint::{encode_all, load_dir};
+use hitdex_datasets::shared::shared_datasets_or_skip;
 use hitdex_engine::fingerprint::matcher::score_at;
 use hitdex_engine::kernels::available_levels;
 
 fn compare(c: &mut Criterion) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/fingerprint/fvc2002/DB1_B/xyt");
-    if !dir.exists() {
-        eprintln!("SKIPPED fingerprint_compare: {} not found", dir.display());
-        return;
-    }
+    let Some(shared) = shared_datasets_or_skip("fingerprint_compare") else { return };
+    let dir = shared.join("fingerprint/fvc2002/DB1_B/xyt");
     let entries = load_dir(&dir, None).expect("FVC2002 DB1 reads");
     let gallery = encode_all(&entries);
     let probe = &gallery[0];

@@ -3,17 +3,13 @@
 //! little above what it measured when this test was written, and every one
 //! below NIST bozorth3's on the same files (4.17 / 2.59 / 8.94 / 5.40 %).
 
-use std::path::Path;
-
 use hitdex_benches::fingerprint::{encode_all, error_rates, load_dir, score_matrix, split_scores};
+use hitdex_datasets::shared::shared_datasets_or_skip;
 
 #[test]
 fn fvc2002_equal_error_rates_stay_below_their_bounds() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/fingerprint/fvc2002");
-    if !root.exists() {
-        eprintln!("SKIPPED fvc2002_equal_error_rates_stay_below_their_bounds: {} not found", root.display());
-        return;
-    }
+    let Some(shared) = shared_datasets_or_skip("fvc2002_equal_error_rates_stay_below_their_bounds") else { return };
+    let root = shared.join("fingerprint/fvc2002");
     // (database, bound %, bozorth3 %)
     for (db, bound, bozorth3) in [(1, 3.0, 4.17), (2, 1.5, 2.59), (3, 8.8, 8.94), (4, 3.3, 5.40)] {
         let entries = load_dir(&root.join(format!("DB{db}_B/xyt")), None).unwrap();

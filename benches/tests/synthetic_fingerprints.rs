@@ -3,10 +3,10 @@
 //! shows (1.07 to 8.26 % on DB1–DB4 `xyt`), and non-mated scores must be
 //! spread as on FVC2002 DB1 (checked when ../shared/datasets is present).
 
-use std::path::Path;
 
 use hitdex_benches::fingerprint::{encode_all, error_rates, load_dir, score_matrix, split_scores, Entry};
 use hitdex_datasets::fingerprint::{generate, FingerprintConfig};
+use hitdex_datasets::shared::shared_datasets_or_skip;
 
 /// Mated and non-mated scores of all ordered pairs of `entries`.
 fn scores(entries: &[Entry]) -> (Vec<f32>, Vec<f32>) {
@@ -38,11 +38,8 @@ fn synthetic_fingerprints_have_an_fvc2002_equal_error_rate() {
     }
     let (mean, p95) = spread(&mut synthetic_non_mated);
     eprintln!("synthetic non-mated scores: mean {mean:.4}, 95th percentile {p95:.4}");
-    let db1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/fingerprint/fvc2002/DB1_B/xyt");
-    if !db1.exists() {
-        eprintln!("SKIPPED the comparison with FVC2002 DB1: {} not found", db1.display());
-        return;
-    }
+    let Some(shared) = shared_datasets_or_skip("the comparison with FVC2002 DB1") else { return };
+    let db1 = shared.join("fingerprint/fvc2002/DB1_B/xyt");
     let (_, mut real) = scores(&load_dir(&db1, None).unwrap());
     let (real_mean, real_p95) = spread(&mut real);
     eprintln!("FVC2002 DB1 non-mated scores: mean {real_mean:.4}, 95th percentile {real_p95:.4}");

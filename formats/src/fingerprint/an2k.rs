@@ -903,12 +903,7 @@ mod tests {
 
     /// `../shared/datasets/fingerprint/format-samples`, if there.
     fn samples(test: &str) -> Option<PathBuf> {
-        let datasets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets");
-        if !datasets.join("README.md").exists() {
-            eprintln!("SKIPPED {test}: ../shared/datasets not found");
-            return None;
-        }
-        Some(datasets.join("fingerprint/format-samples"))
+        crate::fingerprint::test_data(test).map(|d| d.join("format-samples"))
     }
 
     #[test]

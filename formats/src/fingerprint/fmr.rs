@@ -265,23 +265,13 @@ pub fn write_iso(views: &[Template]) -> Result<Vec<u8>, FmrError> {
 mod tests {
     use super::*;
 
-    fn samples() -> Option<PathBuf> {
-        let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/fingerprint");
-        if d.join("format-samples").exists() {
-            Some(d)
-        } else {
-            eprintln!("SKIPPED: ../shared/datasets not found (it holds the fingerprint samples)");
-            None
-        }
-    }
-
     fn read_file(path: &Path, standard: Standard) -> Result<Record, FmrError> {
         read(&std::fs::read(path).unwrap(), standard, path)
     }
 
     #[test]
     fn nist_iso_sample_reads_with_its_overlong_core_delta_block_noted() {
-        let Some(d) = samples() else { return };
+        let Some(d) = crate::fingerprint::test_data("nist_iso_sample_reads_with_its_overlong_core_delta_block_noted") else { return };
         let r = read_file(&d.join("format-samples/fmr.iso2005"), Standard::Iso2005).unwrap();
         assert_eq!(r.views.len(), 2);
         let v = &r.views[0];
@@ -296,7 +286,7 @@ mod tests {
 
     #[test]
     fn nist_ansi_sample_reads_and_agrees_with_the_iso_one() {
-        let Some(d) = samples() else { return };
+        let Some(d) = crate::fingerprint::test_data("nist_ansi_sample_reads_and_agrees_with_the_iso_one") else { return };
         let ansi = read_file(&d.join("format-samples/fmr.ansi2004"), Standard::Ansi2004).unwrap();
         assert_eq!(ansi.views.len(), 3);
         assert_eq!(ansi.views.iter().map(|v| v.minutiae.len()).collect::<Vec<_>>(), [27, 22, 28]);
@@ -314,14 +304,14 @@ mod tests {
 
     #[test]
     fn other_versions_are_named_not_misread() {
-        let Some(d) = samples() else { return };
+        let Some(d) = crate::fingerprint::test_data("other_versions_are_named_not_misread") else { return };
         let err = read_file(&d.join("format-samples/fmr.ansi2007"), Standard::Ansi2004).unwrap_err();
         assert!(err.to_string().contains("version \"030\" is not supported"), "{err}");
     }
 
     #[test]
     fn every_fvc2002_iso_record_reads_and_round_trips() {
-        let Some(d) = samples() else { return };
+        let Some(d) = crate::fingerprint::test_data("every_fvc2002_iso_record_reads_and_round_trips") else { return };
         let mut n = 0;
         for db in 1..=4 {
             let dir = d.join(format!("fvc2002/DB{db}_B/iso"));

@@ -76,3 +76,16 @@ pub fn read_path(path: &Path, format: Format) -> Result<Vec<Template>, Fingerpri
         Format::An2k => an2k::read(&bytes, path)?.into_iter().map(|m| m.template).collect(),
     })
 }
+
+/// `../shared/datasets/fingerprint`, or `None` after saying that `test`
+/// is skipped (the tests' real data).
+#[cfg(test)]
+fn test_data(test: &str) -> Option<PathBuf> {
+    let datasets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets");
+    if datasets.join("README.md").exists() {
+        Some(datasets.join("fingerprint"))
+    } else {
+        eprintln!("SKIPPED {test}: ../shared/datasets not found (it holds the fingerprint samples and FVC2002)");
+        None
+    }
+}

@@ -139,11 +139,8 @@ mod tests {
     /// the `xyt` ones are read with this module's conversion.
     #[test]
     fn xyt_directions_agree_with_another_extractors_iso_directions() {
-        let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/fingerprint/fvc2002/DB1_B");
-        if !d.exists() {
-            eprintln!("SKIPPED: ../shared/datasets not found (it holds FVC2002)");
-            return;
-        }
+        let Some(d) = crate::fingerprint::test_data("xyt_directions_agree_with_another_extractors_iso_directions") else { return };
+        let d = d.join("fvc2002/DB1_B");
         let (mut near, mut far) = (0, 0);
         for name in ["101_1", "102_3", "105_2", "108_5"] {
             let xyt = read(&std::fs::read(d.join(format!("xyt/{name}.xyt"))).unwrap(), Some(374), Path::new(name)).unwrap();
@@ -152,11 +149,9 @@ mod tests {
             // DB1 images are 388×374; the iso ones were resampled to 300×400.
             let (sx, sy) = (300.0 / 388.0, 400.0 / 374.0);
             for m in &iso.minutiae {
-                let closest = xyt.minutiae.iter().min_by(|a, b| {
-                    let d = |p: &Minutia| (f64::from(p.x) * sx - f64::from(m.x)).hypot(f64::from(p.y) * sy - f64::from(m.y));
-                    d(a).total_cmp(&d(b))
-                });
-                let Some(p) = closest.filter(|p| (f64::from(p.x) * sx - f64::from(m.x)).hypot(f64::from(p.y) * sy - f64::from(m.y)) < 4.0) else { continue };
+                let distance = |p: &Minutia| (f64::from(p.x) * sx - f64::from(m.x)).hypot(f64::from(p.y) * sy - f64::from(m.y));
+                let closest = xyt.minutiae.iter().min_by(|a, b| distance(a).total_cmp(&distance(b)));
+                let Some(p) = closest.filter(|p| distance(p) < 4.0) else { continue };
                 let diff = (p.angle.degrees() - m.angle.degrees()).rem_euclid(360.0);
                 if diff.min(360.0 - diff) < 45.0 {
                     near += 1;
@@ -171,11 +166,8 @@ mod tests {
 
     #[test]
     fn every_fvc2002_xyt_file_reads_and_writes_back() {
-        let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/fingerprint/fvc2002");
-        if !d.exists() {
-            eprintln!("SKIPPED: ../shared/datasets not found (it holds FVC2002)");
-            return;
-        }
+        let Some(d) = crate::fingerprint::test_data("every_fvc2002_xyt_file_reads_and_writes_back") else { return };
+        let d = d.join("fvc2002");
         let mut n = 0;
         for (db, height) in [(1, 374), (2, 560), (3, 300), (4, 384)] {
             for entry in std::fs::read_dir(d.join(format!("DB{db}_B/xyt"))).unwrap() {
