@@ -10,4 +10,5 @@
 
 pub mod dna;
 pub mod fingerprint;
+pub mod fingerprint_search;
 pub mod memory;

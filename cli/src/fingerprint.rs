@@ -1,13 +1,17 @@
 //! `hitdex fingerprint`: scores and error rates of the 1:1 matcher over a
-//! directory of templates.
+//! directory of templates; and the fingerprint parts of `hitdex index` and
+//! `hitdex search` (reading manifests, printing candidates).
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use hitdex_benches::fingerprint::{encode_all, error_rates, load_dir, score_matrix, split_scores};
-use hitdex_formats::fingerprint::Format;
+use hitdex_engine::fingerprint::{Encoded, FingerIndex, FingerRecord, QueryFinger, SearchParams};
+use hitdex_formats::fingerprint::{manifest, Format};
+use hitdex_formats::ndjson;
+use rayon::prelude::*;
 
 use crate::progress::phase;
 
@@ -81,5 +85,96 @@ pub fn run(op: Op) -> Result<()> {
             println!("speed     {:.0} comparisons/s per thread ({threads} threads, pre-encoded templates)", scores.len() as f64 / seconds / threads as f64);
         }
     }
+    Ok(())
+}
+
+/// The finger records a manifest CSV (or a directory, with `authority`) lists, encoded.
+pub fn read_records(input: &Path, authority: Option<&str>) -> Result<Vec<FingerRecord>> {
+    let entries = phase("read manifest", || -> Result<_> {
+        if input.is_dir() {
+            let Some(authority) = authority else { bail!("{}: a directory of templates needs --authority", input.display()) };
+            Ok(manifest::from_dir(input, authority)?)
+        } else {
+            Ok(manifest::read_path(input, manifest::Mode::Store)?)
+        }
+    })?;
+    let templates = phase("read templates", || manifest::templates(&entries, None))?;
+    let added = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as u32);
+    Ok(phase("encode", || {
+        entries
+            .into_par_iter()
+            .zip(templates)
+            .map(|(e, (finger, t))| FingerRecord { reference: e.reference, authority: e.authority, kind: e.kind, finger, template: Encoded::new(&t), added })
+            .collect()
+    }))
+}
+
+pub fn print_stats(index: &FingerIndex) {
+    let s = index.stats();
+    println!("index      {}", index.dir().display());
+    println!("category   fingerprint");
+    println!("shards     {}", s.shards);
+    println!("records    {} live fingers, {} deleted awaiting compaction", s.records - s.deleted, s.deleted);
+    println!("cylinders  {} ({:.1} per live finger)", s.cylinders, s.cylinders as f64 / (s.records - s.deleted).max(1) as f64);
+    println!("bytes      {} ({:.0} per stored finger)", s.bytes, s.bytes as f64 / s.records.max(1) as f64);
+}
+
+/// `hitdex search fingerprint`.
+#[derive(ClapArgs)]
+pub struct SearchArgs {
+    /// The index directory.
+    #[arg(long)]
+    index: PathBuf,
+    /// Query manifest CSV (`reference,finger,path`, authority optional):
+    /// rows with the same reference are one query (a ten-print card) whose
+    /// per-finger scores are fused.
+    #[arg(long)]
+    queries: PathBuf,
+    /// Most candidates per query (exchange practice: 1 for ten-print
+    /// against ten-print, 10 for a latent).
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Lowest fused score of a candidate (0 to 1); mated synthetic and
+    /// FVC impressions mostly score above 0.05, non-mated ones below.
+    #[arg(long, default_value_t = 0.05)]
+    threshold: f32,
+    /// Records per query finger scored after the pre-filter.
+    #[arg(long, default_value_t = 2000, conflicts_with = "exhaustive")]
+    shortlist: usize,
+    /// Score every record (no pre-filter): slow on a large gallery.
+    #[arg(long)]
+    exhaustive: bool,
+    /// Skip the full checksum of the index before searching.
+    #[arg(long)]
+    no_verify: bool,
+}
+
+pub fn search(args: &SearchArgs) -> Result<()> {
+    if !(0.0..=1.0).contains(&args.threshold) {
+        bail!("--threshold must lie between 0 and 1");
+    }
+    let entries = phase("read queries", || manifest::read_path(&args.queries, manifest::Mode::Query))?;
+    let templates = phase("read templates", || manifest::templates(&entries, None))?;
+    // One query per reference, in order of first appearance.
+    let mut queries: Vec<(String, Vec<QueryFinger>)> = Vec::new();
+    for (e, (finger, t)) in entries.iter().zip(&templates) {
+        let finger = QueryFinger { finger: *finger, template: Encoded::new(t) };
+        match queries.iter_mut().find(|(r, _)| *r == e.reference) {
+            Some((_, fingers)) => fingers.push(finger),
+            None => queries.push((e.reference.clone(), vec![finger])),
+        }
+    }
+    let idx = phase("open index", || FingerIndex::open(&args.index)).with_context(|| format!("cannot open index {}", args.index.display()))?;
+    if !args.no_verify {
+        phase("verify index", || idx.verify()).context("the index failed its integrity check; run `hitdex index verify`")?;
+    }
+    let params = SearchParams { top: args.top, threshold: args.threshold, shortlist: (!args.exhaustive).then_some(args.shortlist) };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let answers = phase("search", || queries.iter().map(|(_, q)| idx.search(q, &params)).collect::<Result<Vec<_>, _>>())?;
+    for ((reference, query), candidates) in queries.iter().zip(&answers) {
+        let fingers: Vec<u8> = query.iter().map(|f| f.finger).collect();
+        ndjson::write_candidates(&mut out, reference, &fingers, candidates)?;
+    }
+    out.flush()?;
     Ok(())
 }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
+use hitdex_engine::fingerprint::FingerIndex;
+use hitdex_engine::index::manifest::Manifest;
 use hitdex_engine::index::{Index, RecordKey};
 use hitdex_formats::dna_csv::{self, Mode};
 use hitdex_formats::references;
@@ -14,18 +16,29 @@ use crate::progress::phase;
 pub enum Category {
     /// DNA profiles.
     Dna,
+    /// Finger minutiae templates.
+    Fingerprint,
 }
 
 #[derive(Subcommand)]
 pub enum Op {
-    /// Build a new index from a DNA CSV file (refuses an existing index).
+    /// Build a new index (refuses an existing one): DNA profiles from a DNA
+    /// CSV file, or fingerprints from a manifest CSV
+    /// (`reference,authority,finger,path[,kind]`; one person's fingers
+    /// share the reference) or a directory of template files.
     Build {
         /// Record category of the index.
         #[arg(long, value_enum, default_value = "dna")]
         category: Category,
-        /// Profiles as DNA CSV: reference, authority, kind, one column per locus.
+        /// DNA: profiles as DNA CSV (reference, authority, kind, one column
+        /// per locus). Fingerprint: a manifest CSV, or a directory whose
+        /// template files (.xyt, .iso, .ansi, .an2k) each become a record
+        /// named by the file name (needs --authority).
         #[arg(long)]
         input: PathBuf,
+        /// Fingerprint directories: the authority holding every record.
+        #[arg(long)]
+        authority: Option<String>,
         /// The index directory to create.
         #[arg(long)]
         out: PathBuf,
@@ -81,14 +94,23 @@ pub enum Op {
 
 pub fn run(op: Op) -> Result<()> {
     match op {
-        Op::Build { category: Category::Dna, input, out, shards } => {
-            let profiles = phase("read profiles", || dna_csv::read_path(&input, Mode::Store))?;
+        Op::Build { category, input, authority, out, shards } => {
             let shards = shards.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             if shards == 0 {
                 bail!("--shards must be at least 1");
             }
-            let index = phase("build index", || Index::build(&out, &profiles, shards))?;
-            print_stats(&index);
+            match category {
+                Category::Dna => {
+                    let profiles = phase("read profiles", || dna_csv::read_path(&input, Mode::Store))?;
+                    let index = phase("build index", || Index::build(&out, &profiles, shards))?;
+                    print_stats(&index);
+                }
+                Category::Fingerprint => {
+                    let records = crate::fingerprint::read_records(&input, authority.as_deref())?;
+                    let index = phase("build index", || FingerIndex::build(&out, &records, shards))?;
+                    crate::fingerprint::print_stats(&index);
+                }
+            }
         }
         Op::Add { index, input } => {
             let profiles = phase("read profiles", || dna_csv::read_path(&input, Mode::Store))?;
@@ -111,6 +133,15 @@ pub fn run(op: Op) -> Result<()> {
             let idx = phase("compact", || Index::compact(&index, shards))?;
             print_stats(&idx);
         }
+        Op::Verify { index } if is_fingerprint(&index)? => {
+            let idx = FingerIndex::open(&index).with_context(|| format!("cannot open index {}", index.display()))?;
+            phase("verify", || idx.verify())?;
+            println!("ok: {} shards, {} finger records, every checksum, offset and template verified", idx.shards().len(), idx.live());
+        }
+        Op::Stats { index } if is_fingerprint(&index)? => {
+            let idx = FingerIndex::open(&index).with_context(|| format!("cannot open index {}", index.display()))?;
+            crate::fingerprint::print_stats(&idx);
+        }
         Op::Verify { index } => {
             let idx = Index::open(&index).with_context(|| format!("cannot open index {}", index.display()))?;
             phase("verify", || idx.verify())?;
@@ -122,6 +153,12 @@ pub fn run(op: Op) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether the index in `dir` holds fingerprints (by its manifest).
+fn is_fingerprint(dir: &std::path::Path) -> Result<bool> {
+    let m = Manifest::read(dir).with_context(|| format!("cannot open index {}", dir.display()))?;
+    Ok(m.category == hitdex_engine::index::container::Category::Fingerprint)
 }
 
 fn print_stats(index: &Index) {

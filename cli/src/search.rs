@@ -42,10 +42,21 @@ pub enum What {
         #[arg(long)]
         no_verify: bool,
     },
+    /// Search fingerprints: candidate persons ranked by score.
+    ///
+    /// Writes one JSON object per query to standard output, in input order:
+    /// {"query":"Q1","candidates":[{"reference":"P-9","authority":"DE-BKA",
+    /// "finger":2,"score":0.61}]}; a query of several fingers adds
+    /// "fingers":[{"query_finger":1,"finger":1,"score":0.7},...] and its
+    /// score is the mean over its fingers.
+    Fingerprint(crate::fingerprint::SearchArgs),
 }
 
 pub fn run(what: What) -> Result<()> {
-    let What::Dna { index, queries, min_loci, exact_microvariants, no_verify } = what;
+    let (index, queries, min_loci, exact_microvariants, no_verify) = match what {
+        What::Dna { index, queries, min_loci, exact_microvariants, no_verify } => (index, queries, min_loci, exact_microvariants, no_verify),
+        What::Fingerprint(args) => return crate::fingerprint::search(&args),
+    };
     let params = MatchParams { min_loci, microvariant_tolerance: !exact_microvariants };
     let queries = phase("read queries", || read_queries(&queries))?;
     let short = queries.iter().filter(|q| q.typed_loci() < usize::from(min_loci)).count();

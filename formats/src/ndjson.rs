@@ -11,6 +11,7 @@
 use std::io::{self, Write};
 
 use hitdex_engine::dna::Hit;
+use hitdex_engine::fingerprint::Candidate;
 
 /// Writes the answer line for `query` (with its `\n`): every hit with
 /// reference, authority, quality, matching and compared loci, and for near
@@ -41,6 +42,49 @@ pub fn write_answer(w: &mut impl Write, query: &str, hits: &[Hit]) -> io::Result
         )?;
         if let Some(locus) = hit.differing_locus {
             write!(w, ",\"differing_locus\":\"{}\"", locus.name())?;
+        }
+        w.write_all(b"}")?;
+    }
+    w.write_all(b"]}\n")
+}
+
+/// Writes the fingerprint answer line for `query` (with its `\n`): each
+/// candidate's reference, authority, best finger and score (4 decimals);
+/// when the query has several fingers (`fingers`, their positions), also
+/// each query finger's best finger and score (`null` if none was scored).
+/// `"candidates":[]` when there is none.
+///
+/// ```text
+/// {"query":"Q1","candidates":[{"reference":"P-9","authority":"DE-BKA","finger":2,"score":0.6120}]}
+/// ```
+///
+/// # Errors
+/// I/O errors of `w`.
+pub fn write_candidates(w: &mut impl Write, query: &str, fingers: &[u8], candidates: &[Candidate]) -> io::Result<()> {
+    w.write_all(b"{\"query\":")?;
+    string(w, query)?;
+    w.write_all(b",\"candidates\":[")?;
+    for (i, c) in candidates.iter().enumerate() {
+        w.write_all(if i == 0 { b"{\"reference\":" } else { b",{\"reference\":" })?;
+        string(w, &c.reference)?;
+        w.write_all(b",\"authority\":")?;
+        string(w, &c.authority)?;
+        let best = c.fingers.iter().flatten().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        match best {
+            Some((f, _)) => write!(w, ",\"finger\":{f}")?,
+            None => w.write_all(b",\"finger\":null")?,
+        }
+        write!(w, ",\"score\":{:.4}", c.score)?;
+        if fingers.len() > 1 {
+            w.write_all(b",\"fingers\":[")?;
+            for (k, (q, s)) in fingers.iter().zip(&c.fingers).enumerate() {
+                w.write_all(if k == 0 { b"" } else { b"," })?;
+                match s {
+                    Some((f, s)) => write!(w, "{{\"query_finger\":{q},\"finger\":{f},\"score\":{s:.4}}}")?,
+                    None => write!(w, "{{\"query_finger\":{q},\"finger\":null,\"score\":null}}")?,
+                }
+            }
+            w.write_all(b"]")?;
         }
         w.write_all(b"}")?;
     }

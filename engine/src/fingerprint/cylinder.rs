@@ -110,10 +110,19 @@ pub fn cylinders(points: &[Point]) -> Vec<(usize, Cylinder)> {
     let mut out = Vec::new();
     for (i, m) in points.iter().enumerate() {
         let (sin, cos) = m.angle.sin_cos();
-        let neighbours: Vec<&Point> = points.iter().enumerate().filter(|&(j, p)| j != i && (p.x - m.x).hypot(p.y - m.y) <= reach).map(|(_, p)| p).collect();
+        let neighbours: Vec<&Point> = points.iter().enumerate().filter(|&(j, p)| j != i && (p.x - m.x).powi(2) + (p.y - m.y).powi(2) <= reach * reach).map(|(_, p)| p).collect();
         if neighbours.len() < MIN_NEIGHBOURS {
             continue;
         }
+        // A neighbour's directional contribution to each section does not
+        // depend on the cell: computed once per neighbour.
+        let directions: Vec<[f32; ND]> = neighbours
+            .iter()
+            .map(|p| {
+                let relative = angle_difference(m.angle, p.angle);
+                std::array::from_fn(|k| directional(angle_difference(-PI + (k as f32 + 0.5) * delta_d, relative), delta_d))
+            })
+            .collect();
         let mut c = Cylinder { bits: [0; ND], mask: 0 };
         let (mut inside, mut valid) = (0, 0);
         for row in 0..NS {
@@ -121,7 +130,7 @@ pub fn cylinders(points: &[Point]) -> Vec<(usize, Cylinder)> {
                 // Cell centre in the minutia's frame, then in the image's.
                 let u = (col as f32 - (NS as f32 - 1.0) / 2.0) * delta_s;
                 let v = (row as f32 - (NS as f32 - 1.0) / 2.0) * delta_s;
-                if u.hypot(v) > RADIUS {
+                if u * u + v * v > RADIUS * RADIUS {
                     continue;
                 }
                 inside += 1;
@@ -132,21 +141,19 @@ pub fn cylinders(points: &[Point]) -> Vec<(usize, Cylinder)> {
                 valid += 1;
                 let cell = row * NS + col;
                 c.mask |= 1 << cell;
-                for k in 0..ND {
-                    let section = -PI + (k as f32 + 0.5) * delta_d;
-                    let sum: f32 = neighbours
-                        .iter()
-                        .map(|p| {
-                            let d2 = (p.x - px).powi(2) + (p.y - py).powi(2);
-                            if d2 > (3.0 * SIGMA_S).powi(2) {
-                                return 0.0;
-                            }
-                            let spatial = (-d2 / (2.0 * SIGMA_S * SIGMA_S)).exp() / (SIGMA_S * (2.0 * PI).sqrt());
-                            let dd = angle_difference(section, angle_difference(m.angle, p.angle));
-                            spatial * directional(dd, delta_d)
-                        })
-                        .sum();
-                    if sum > THRESHOLD {
+                let mut sums = [0f32; ND];
+                for (p, dirs) in neighbours.iter().zip(&directions) {
+                    let d2 = (p.x - px).powi(2) + (p.y - py).powi(2);
+                    if d2 > (3.0 * SIGMA_S).powi(2) {
+                        continue;
+                    }
+                    let spatial = (-d2 / (2.0 * SIGMA_S * SIGMA_S)).exp() / (SIGMA_S * (2.0 * PI).sqrt());
+                    for (sum, d) in sums.iter_mut().zip(dirs) {
+                        *sum += spatial * d;
+                    }
+                }
+                for (k, sum) in sums.iter().enumerate() {
+                    if *sum > THRESHOLD {
                         c.bits[k] |= 1 << cell;
                     }
                 }
@@ -208,19 +215,19 @@ impl Hull {
             0 => false,
             1 => (h[0].0 - x).hypot(h[0].1 - y) <= margin,
             _ => {
-                let mut inside = h.len() >= 3;
-                let mut nearest = f32::INFINITY;
-                for i in 0..h.len() {
-                    let (a, b) = (h[i], h[(i + 1) % h.len()]);
+                let edges = || (0..h.len()).map(|i| (h[i], h[(i + 1) % h.len()]));
+                // Inside: left of every edge (most cells are; no distances then).
+                if h.len() >= 3 && edges().all(|(a, b)| (b.0 - a.0) * (y - a.1) - (b.1 - a.1) * (x - a.0) >= 0.0) {
+                    return true;
+                }
+                // Squared distances: no square root per edge.
+                let nearest = edges().fold(f32::INFINITY, |nearest, (a, b)| {
                     let (ex, ey) = (b.0 - a.0, b.1 - a.1);
-                    if ex * (y - a.1) - ey * (x - a.0) < 0.0 {
-                        inside = false;
-                    }
                     let len2 = ex * ex + ey * ey;
                     let t = if len2 > 0.0 { (((x - a.0) * ex + (y - a.1) * ey) / len2).clamp(0.0, 1.0) } else { 0.0 };
-                    nearest = nearest.min((a.0 + t * ex - x).hypot(a.1 + t * ey - y));
-                }
-                inside || nearest <= margin
+                    nearest.min((a.0 + t * ex - x).powi(2) + (a.1 + t * ey - y).powi(2))
+                });
+                nearest <= margin * margin
             }
         }
     }

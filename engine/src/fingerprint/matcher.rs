@@ -94,9 +94,31 @@ impl Encoded {
         // one or two runs (ties by position keep the order deterministic).
         kept.sort_by(|(p, _), (q, _)| p.angle.total_cmp(&q.angle).then(p.x.total_cmp(&q.x)).then(p.y.total_cmp(&q.y)));
         let (points, cylinders): (Vec<Point>, Vec<Cylinder>) = kept.into_iter().unzip();
-        let lanes = Lanes::new(&cylinders);
+        Encoded::assemble(points, Lanes::new(&cylinders))
+    }
+
+    /// The encoding of `points` (sorted by direction) whose cylinders are
+    /// `lanes`, as [`points`](Self::points) and [`lanes`](Self::lanes) gave
+    /// them: the pair geometry is computed again (it is the larger part
+    /// and cheap to recompute). `None` if the counts disagree or the
+    /// points are not sorted by direction in `0..2π`.
+    pub fn from_parts(points: Vec<Point>, lanes: Lanes) -> Option<Encoded> {
+        let sorted = points.windows(2).all(|w| w[0].angle <= w[1].angle);
+        let in_range = points.iter().all(|p| (0.0..std::f32::consts::TAU).contains(&p.angle) && p.x.is_finite() && p.y.is_finite());
+        if lanes.blocks() != points.len().div_ceil(4) || !sorted || !in_range {
+            return None;
+        }
+        Some(Encoded::assemble(points, lanes))
+    }
+
+    fn assemble(points: Vec<Point>, lanes: Lanes) -> Encoded {
         let geometry = points.iter().flat_map(|p| points.iter().map(move |q| Geometry::new(p, q))).collect();
         Encoded { points, lanes, geometry }
+    }
+
+    /// The cylinders, four abreast.
+    pub fn lanes(&self) -> &Lanes {
+        &self.lanes
     }
 
     /// Bytes this encoding takes in memory.

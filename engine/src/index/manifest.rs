@@ -17,6 +17,7 @@
 
 use std::path::Path;
 
+use super::container::Category;
 use crate::{Error, Result};
 
 /// Manifest file name inside an index directory.
@@ -37,6 +38,8 @@ pub struct ShardEntry {
 /// The parsed manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
+    /// What the index holds.
+    pub category: Category,
     /// Incremented by every change; names new files.
     pub generation: u64,
     /// The shards, in order.
@@ -63,13 +66,15 @@ impl Manifest {
         if lines.next().map(|(_, l)| l) != Some(HEAD) {
             return Err(bad(1, "not a Hitdex manifest of version 1"));
         }
+        let mut category = None;
         let mut generation = None;
         let mut shards = Vec::new();
         for (no, line) in lines {
             let words: Vec<&str> = line.split(' ').collect();
             match words.as_slice() {
-                ["category", "dna"] => {}
-                ["category", other] => return Err(bad(no, &format!("category {other} is not supported"))),
+                ["category", name] => {
+                    category = Some(Category::of_name(name).ok_or_else(|| bad(no, &format!("category {name} is not supported")))?);
+                }
                 ["generation", g] => generation = Some(g.parse().map_err(|_| bad(no, "bad generation"))?),
                 ["shard", file, n, tomb] => {
                     let safe = |f: &str| !f.is_empty() && !f.contains(['/', '\\']) && f != "." && f != "..";
@@ -86,7 +91,20 @@ impl Manifest {
             }
         }
         let generation = generation.ok_or_else(|| bad(0, "no generation line"))?;
-        Ok(Manifest { generation, shards })
+        let category = category.ok_or_else(|| bad(0, "no category line"))?;
+        Ok(Manifest { category, generation, shards })
+    }
+
+    /// Reads `dir/MANIFEST` of an index of `category`.
+    ///
+    /// # Errors
+    /// As [`read`](Self::read); `Invalid` for an index of another category.
+    pub fn read_category(dir: &Path, category: Category) -> Result<Manifest> {
+        let m = Manifest::read(dir)?;
+        if m.category != category {
+            return Err(Error::Invalid(format!("{} is an index of {} records, not {}", dir.display(), m.category.name(), category.name())));
+        }
+        Ok(m)
     }
 
     /// Writes the manifest into `dir` atomically.
@@ -94,7 +112,7 @@ impl Manifest {
     /// # Errors
     /// I/O errors.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let mut body = format!("{HEAD}\ncategory dna\ngeneration {}\n", self.generation);
+        let mut body = format!("{HEAD}\ncategory {}\ngeneration {}\n", self.category.name(), self.generation);
         for s in &self.shards {
             let tomb = s.tombstones.as_deref().unwrap_or("-");
             body.push_str(&format!("shard {} {} {tomb}\n", s.file, s.profiles));
@@ -118,6 +136,7 @@ mod tests {
     fn round_trip_and_tampering_is_detected() {
         let dir = tempfile::tempdir().unwrap();
         let m = Manifest {
+            category: Category::Fingerprint,
             generation: 3,
             shards: vec![
                 ShardEntry { file: "shard-000001.hdx".into(), profiles: 10, tombstones: None },

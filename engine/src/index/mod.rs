@@ -12,6 +12,7 @@
 //! `DIR/LOCK` so two writers cannot interleave. Readers ([`Index::open`])
 //! take no lock: they see the manifest before or after a change, never half.
 
+pub mod container;
 pub mod keys;
 pub mod manifest;
 pub mod search;
@@ -27,6 +28,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rayon::prelude::*;
 
 use crate::dna::{Kind, Profile};
+use container::Category;
 use crate::{Error, Result};
 use manifest::{Manifest, ShardEntry};
 use shard::{Record, Shard};
@@ -78,7 +80,7 @@ impl Index {
     /// # Errors
     /// `Io` if a file is missing or unreadable, `Corrupt` if a check fails.
     pub fn open(dir: &Path) -> Result<Index> {
-        let manifest = Manifest::read(dir)?;
+        let manifest = Manifest::read_category(dir, Category::Dna)?;
         let opened: Vec<(Shard, Tombstones)> = manifest
             .shards
             .par_iter()
@@ -131,7 +133,7 @@ impl Index {
             .enumerate()
             .map(|(i, chunk)| write_new_shard(dir, 1, i, chunk.iter().map(|p| Record { profile: p, added: now as u32 }), now))
             .collect::<Result<Vec<_>>>()?;
-        Manifest { generation: 1, shards: entries }.write(dir)?;
+        Manifest { category: Category::Dna, generation: 1, shards: entries }.write(dir)?;
         sync_dir(dir)?;
         Index::open(dir)
     }
@@ -226,7 +228,7 @@ impl Index {
             let profiles = ids.par_iter().map(|&id| Ok((shard.profile(id)?, shard.added(id)))).collect::<Result<Vec<_>>>()?;
             live.extend(profiles);
         }
-        let mut m = Manifest { generation: index.manifest.generation + 1, shards: Vec::new() };
+        let mut m = Manifest { category: Category::Dna, generation: index.manifest.generation + 1, shards: Vec::new() };
         let k = shard_count.unwrap_or(index.shards.len()).clamp(1, live.len().max(1));
         let per = live.len().div_ceil(k).max(1);
         let now = now();
@@ -322,27 +324,27 @@ fn write_new_shard<'a>(
     Ok(ShardEntry { file, profiles: records.len(), tombstones: None })
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Writes `bytes` to `path` under a temporary name, syncs, renames.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = shard::temp_path(path);
+    let tmp = container::temp_path(path);
     let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 /// Makes renames inside `dir` durable.
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
 }
 
 /// Removes shard and tombstone files the manifest no longer lists (and
 /// temporary files of interrupted writers). Best effort: a file that cannot
 /// be removed is only wasted space.
-fn remove_unlisted(dir: &Path, m: &Manifest) {
+pub(crate) fn remove_unlisted(dir: &Path, m: &Manifest) {
     let listed: HashSet<&str> =
         m.shards.iter().flat_map(|s| std::iter::once(s.file.as_str()).chain(s.tombstones.as_deref())).collect();
     let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -358,12 +360,12 @@ fn remove_unlisted(dir: &Path, m: &Manifest) {
 
 /// An exclusive lock on `DIR/LOCK`, held by one writer at a time and
 /// released by the operating system even if the process dies.
-struct WriterLock {
+pub(crate) struct WriterLock {
     _file: File,
 }
 
 impl WriterLock {
-    fn take(dir: &Path) -> Result<WriterLock> {
+    pub(crate) fn take(dir: &Path) -> Result<WriterLock> {
         let path = dir.join("LOCK");
         let f = File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
         match f.try_lock() {

@@ -1,16 +1,10 @@
-//! One immutable shard file: DNA profiles, their reference data and their
-//! candidate keys, laid out as aligned arrays for memory mapping.
+//! One immutable shard file of DNA profiles: their reference data and
+//! their candidate keys, laid out as aligned arrays for memory mapping in
+//! the sections of a [`container`] (header fields: profiles, classes, the
+//! two tables' bucket counts).
 //!
-//! ```text
-//! header    64 bytes   magic, format version, category, counts, created
-//! sections  16 bytes each: offset, length (all offsets 64-byte aligned)
-//! digest    32 bytes   BLAKE3 of header and section table
-//! ...       sections, in the order of `Section`
-//! footer    64 bytes   BLAKE3 of everything before, file length, magic
-//! ```
-//!
-//! Opening checks magic, version, the header digest, the file length and
-//! that every section lies inside the file; it copies and parses nothing.
+//! Opening checks the container and that every section has its length; it
+//! copies and parses nothing but the small class table.
 //! [`Shard::verify`] recomputes the whole-file digest and checks every
 //! stored offset. Accessors never index out of bounds even on bytes that
 //! have not been verified: a damaged shard gives an error, not a panic.
@@ -18,25 +12,14 @@
 //! Profiles are ordered by *class* (typed loci, keyable ESS loci) so a class
 //! is a contiguous range of ids and keys can be restricted to classes.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use memmap2::Mmap;
-
+use super::container::{self, u32_at, u64_at, Category, Header, Mapped};
 use super::keys;
 use crate::dna::{Genotype, Kind, Profile, ESS_COUNT, LOCUS_COUNT};
 use crate::kernels::dna::CORE_BYTES;
 use crate::{Error, Result};
 
-const MAGIC: &[u8; 8] = b"HITDEXSH";
-const FOOTER_MAGIC: &[u8; 8] = b"HDXSHEND";
-/// Format version written and accepted.
-pub const FORMAT_VERSION: u32 = 5;
-const CATEGORY_DNA: u32 = 1;
-const HEADER_BYTES: usize = 64;
-const FOOTER_BYTES: usize = 64;
-const ALIGN: usize = 64;
 /// Profiles per shard are limited by the 3-byte ids of the postings.
 pub const MAX_PROFILES: usize = (1 << 24) - 1;
 /// Bytes of one class record.
@@ -270,7 +253,8 @@ pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
         &postings,
         &tokens,
     ];
-    write_file(path, &sections, n as u64, (class_bytes.len() / CLASS_BYTES) as u64, bucket_counts, created)
+    let fields = [n as u64, (class_bytes.len() / CLASS_BYTES) as u64, u64::from(bucket_counts[0]) | u64::from(bucket_counts[1]) << 32];
+    container::write(path, &Header { category: Category::Dna, created, fields }, &sections)
 }
 
 /// For each ESS locus, a 256-bit map of the key tokens ([`keys::canon`]) of
@@ -367,105 +351,10 @@ fn bucket_in(key: u64, count: u32) -> u32 {
     ((u128::from(key) * u128::from(count)) >> 64) as u32
 }
 
-fn write_file(path: &Path, sections: &[&[u8]; SECTIONS], n: u64, classes: u64, bucket_counts: [u32; 2], created: u64) -> Result<()> {
-    let table_end = HEADER_BYTES + SECTIONS * 16 + 32;
-    let mut offset = table_end.next_multiple_of(ALIGN);
-    let mut table = Vec::with_capacity(SECTIONS * 16);
-    for s in sections {
-        table.extend_from_slice(&(offset as u64).to_le_bytes());
-        table.extend_from_slice(&(s.len() as u64).to_le_bytes());
-        offset = (offset + s.len()).next_multiple_of(ALIGN);
-    }
-    let total = offset + FOOTER_BYTES;
-    let mut header = Vec::with_capacity(HEADER_BYTES);
-    header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    header.extend_from_slice(&CATEGORY_DNA.to_le_bytes());
-    header.extend_from_slice(&n.to_le_bytes());
-    header.extend_from_slice(&classes.to_le_bytes());
-    header.extend_from_slice(&bucket_counts[0].to_le_bytes());
-    header.extend_from_slice(&(SECTIONS as u32).to_le_bytes());
-    header.extend_from_slice(&created.to_le_bytes());
-    header.extend_from_slice(&(total as u64).to_le_bytes());
-    header.extend_from_slice(&bucket_counts[1].to_le_bytes());
-    header.resize(HEADER_BYTES, 0);
-    let mut head_hash = blake3::Hasher::new();
-    head_hash.update(&header);
-    head_hash.update(&table);
-    let head_digest = head_hash.finalize();
-
-    let tmp = temp_path(path);
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let mut out = HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hash: blake3::Hasher::new(), written: 0 };
-    let io = |e| Error::io(&tmp, e);
-    out.write_all(&header).map_err(io)?;
-    out.write_all(&table).map_err(io)?;
-    out.write_all(head_digest.as_bytes()).map_err(io)?;
-    out.pad_to(table_end.next_multiple_of(ALIGN)).map_err(io)?;
-    for s in sections {
-        out.write_all(s).map_err(io)?;
-        let at = out.written.next_multiple_of(ALIGN);
-        out.pad_to(at).map_err(io)?;
-    }
-    let digest = out.hash.finalize();
-    let mut inner = out.inner;
-    inner.write_all(&footer(digest.as_bytes(), total)).map_err(io)?;
-    let file = inner.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
-/// The footer: whole-file digest, file length, zeros, magic.
-fn footer(digest: &[u8; 32], total: usize) -> [u8; FOOTER_BYTES] {
-    let mut f = [0u8; FOOTER_BYTES];
-    f[..32].copy_from_slice(digest);
-    f[32..40].copy_from_slice(&(total as u64).to_le_bytes());
-    f[FOOTER_BYTES - 8..].copy_from_slice(FOOTER_MAGIC);
-    f
-}
-
-/// `name.tmp` beside `path`.
-pub(crate) fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
-
-struct HashingWriter<W: Write> {
-    inner: W,
-    hash: blake3::Hasher,
-    written: usize,
-}
-
-impl<W: Write> HashingWriter<W> {
-    fn pad_to(&mut self, at: usize) -> std::io::Result<()> {
-        let zeros = [0u8; ALIGN];
-        while self.written < at {
-            let k = (at - self.written).min(ALIGN);
-            self.write_all(&zeros[..k])?;
-        }
-        Ok(())
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let k = self.inner.write(buf)?;
-        self.hash.update(&buf[..k]);
-        self.written += k;
-        Ok(k)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// An open, memory-mapped shard.
 #[derive(Debug)]
 pub struct Shard {
-    path: PathBuf,
-    map: Mmap,
+    file: Mapped,
     n: usize,
     classes: Vec<Class>,
     groups: Vec<Group>,
@@ -479,8 +368,6 @@ pub struct Shard {
     pub(crate) plan_cache: super::search::PlanCache,
     /// The bucket counts of the member and the family tables.
     bucket_counts: [u32; 2],
-    created: u64,
-    sections: [(usize, usize); SECTIONS],
     /// Observed key tokens per ESS locus (from the small tokens section).
     tokens: [Vec<u8>; ESS_COUNT],
 }
@@ -497,13 +384,6 @@ fn prefetch(at: &u8) {
     let _ = at;
 }
 
-fn u32_at(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?))
-}
-fn u64_at(b: &[u8], i: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?))
-}
-
 impl Shard {
     /// Maps a shard file and checks its header, version, header digest,
     /// length and section bounds. Copies and parses nothing else.
@@ -511,55 +391,15 @@ impl Shard {
     /// # Errors
     /// `Io` if the file cannot be read; `Corrupt` if any check fails.
     pub fn open(path: &Path) -> Result<Shard> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        // SAFETY: shards are immutable once renamed into place (writers
-        // always write a new file and rename), so the mapping does not change
-        // under us. A file truncated by another process would raise SIGBUS,
-        // as for any mmap reader; Hitdex itself never truncates a shard.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let file = container::open(path, Category::Dna, SECTIONS)?;
         let bad = |reason: String| Error::corrupt(path, reason);
-        let b = &map[..];
-        let table_end = HEADER_BYTES + SECTIONS * 16 + 32;
-        if b.len() < table_end + FOOTER_BYTES {
-            return Err(bad(format!("file is {} bytes, too short for a shard", b.len())));
-        }
-        if &b[..8] != MAGIC {
-            return Err(bad("not a Hitdex shard (bad magic)".into()));
-        }
-        let version = u32_at(b, 8).unwrap_or(0);
-        if version != FORMAT_VERSION {
-            return Err(bad(format!("format version {version}, this build reads version {FORMAT_VERSION}")));
-        }
-        if u32_at(b, 12) != Some(CATEGORY_DNA) {
-            return Err(bad("not a DNA shard".into()));
-        }
-        let digest = blake3::hash(&b[..HEADER_BYTES + SECTIONS * 16]);
-        if digest.as_bytes() != &b[HEADER_BYTES + SECTIONS * 16..table_end] {
-            return Err(bad("header checksum mismatch".into()));
-        }
-        let n = u64_at(b, 16).unwrap_or(0) as usize;
-        let class_count = u64_at(b, 24).unwrap_or(0) as usize;
-        let bucket_counts = [u32_at(b, 32).unwrap_or(0), u32_at(b, 56).unwrap_or(0)];
-        let created = u64_at(b, 40).unwrap_or(0);
-        let total = u64_at(b, 48).unwrap_or(0) as usize;
-        if total != b.len() {
-            return Err(bad(format!("file is {} bytes but the header says {total} (truncated?)", b.len())));
-        }
-        if &b[b.len() - 8..] != FOOTER_MAGIC {
-            return Err(bad("footer missing (truncated?)".into()));
-        }
+        let [n, class_count, buckets] = file.header.fields;
+        let (n, class_count) = (n as usize, class_count as usize);
+        let bucket_counts = [buckets as u32, (buckets >> 32) as u32];
         if n > MAX_PROFILES || bucket_counts.iter().any(|&c| c == 0 || c > 1 << 30) {
             return Err(bad("impossible counts in header".into()));
         }
-        let mut sections = [(0usize, 0usize); SECTIONS];
-        for (i, s) in sections.iter_mut().enumerate() {
-            let off = u64_at(b, HEADER_BYTES + 16 * i).unwrap_or(u64::MAX) as usize;
-            let len = u64_at(b, HEADER_BYTES + 16 * i + 8).unwrap_or(u64::MAX) as usize;
-            if !off.is_multiple_of(ALIGN) || off.checked_add(len).is_none_or(|end| end > b.len() - FOOTER_BYTES) {
-                return Err(bad(format!("section {i} lies outside the file")));
-            }
-            *s = (off, len);
-        }
+        let sections = &file.sections;
         let expect = |s: Section, len: usize| -> Result<()> {
             let got = sections[s as usize].1;
             if got != len {
@@ -579,7 +419,7 @@ impl Shard {
             return Err(bad("postings section has a partial entry".into()));
         }
         let mut shard =
-            Shard { path: path.to_path_buf(), map, n, classes: Vec::new(), groups: Vec::new(), group_ends: Vec::new(), group_typed: Vec::new(), group_starts: Vec::new(), plan_cache: Default::default(), bucket_counts, created, sections, tokens: Default::default() };
+            Shard { file, n, classes: Vec::new(), groups: Vec::new(), group_ends: Vec::new(), group_typed: Vec::new(), group_starts: Vec::new(), plan_cache: Default::default(), bucket_counts, tokens: Default::default() };
         shard.classes = shard.read_classes()?;
         shard.groups = groups_of(&shard.classes);
         shard.group_ends = shard.groups.iter().map(|g| g.end).collect();
@@ -595,8 +435,7 @@ impl Shard {
     }
 
     fn section(&self, s: Section) -> &[u8] {
-        let (off, len) = self.sections[s as usize];
-        &self.map[off..off + len]
+        self.file.section(s as usize)
     }
 
     /// Reads and checks the class table (small: one record per class).
@@ -616,20 +455,20 @@ impl Shard {
             let width = c.extras_width() as u64;
             let fits = c.extras.checked_add(width * u64::from(c.end.wrapping_sub(c.start))).is_some_and(|e| e <= extras_len);
             if c.start != next || c.end < c.start || c.typed >> LOCUS_COUNT != 0 || u32::from(c.keyable) & !c.typed != 0 || !fits {
-                return Err(Error::corrupt(&self.path, format!("class {} is inconsistent", classes.len())));
+                return Err(Error::corrupt(&self.file.path, format!("class {} is inconsistent", classes.len())));
             }
             next = c.end;
             classes.push(c);
         }
         if next as usize != self.n {
-            return Err(Error::corrupt(&self.path, "classes do not cover every profile"));
+            return Err(Error::corrupt(&self.file.path, "classes do not cover every profile"));
         }
         Ok(classes)
     }
 
     /// The file path.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.file.path
     }
 
     /// Number of profiles (tombstoned ones included).
@@ -644,12 +483,12 @@ impl Shard {
 
     /// When the shard was written (Unix seconds).
     pub fn created(&self) -> u64 {
-        self.created
+        self.file.header.created
     }
 
     /// File size in bytes.
     pub fn bytes(&self) -> usize {
-        self.map.len()
+        self.file.map.len()
     }
 
     /// The classes, in id order.
@@ -724,7 +563,7 @@ impl Shard {
         };
         bytes
             .and_then(|b| std::str::from_utf8(b).ok())
-            .ok_or_else(|| Error::corrupt(&self.path, format!("reference of profile {id} is unreadable")))
+            .ok_or_else(|| Error::corrupt(&self.file.path, format!("reference of profile {id} is unreadable")))
     }
 
     /// Authority of profile `id`.
@@ -736,7 +575,7 @@ impl Shard {
         a.and_then(|a| Some((u32_at(offs, a * 4)?, u32_at(offs, a * 4 + 4)?)))
             .and_then(|(s, e)| heap.get(s as usize..e as usize))
             .and_then(|b| std::str::from_utf8(b).ok())
-            .ok_or_else(|| Error::corrupt(&self.path, format!("authority of profile {id} is unreadable")))
+            .ok_or_else(|| Error::corrupt(&self.file.path, format!("authority of profile {id} is unreadable")))
     }
 
     /// Person or trace.
@@ -754,8 +593,8 @@ impl Shard {
 
     /// The whole profile `id`, rebuilt from the shard (for compaction).
     pub fn profile(&self, id: usize) -> Result<Profile> {
-        let class = *self.class_of_id(id as u32).ok_or_else(|| Error::corrupt(&self.path, format!("profile {id} has no class")))?;
-        let core = self.core(id).ok_or_else(|| Error::corrupt(&self.path, format!("profile {id} has no core")))?;
+        let class = *self.class_of_id(id as u32).ok_or_else(|| Error::corrupt(&self.file.path, format!("profile {id} has no class")))?;
+        let core = self.core(id).ok_or_else(|| Error::corrupt(&self.file.path, format!("profile {id} has no core")))?;
         let mut p = Profile {
             reference: self.reference(id)?.to_string(),
             authority: self.authority(id)?.to_string(),
@@ -808,7 +647,7 @@ impl Shard {
             .and_then(|(s, e)| postings.get(s as usize * POSTING_BYTES..e as usize * POSTING_BYTES + 1));
         match bytes {
             Some(bytes) => Ok(Postings { bytes }),
-            None => Err(Error::corrupt(&self.path, format!("posting bucket {b} is out of range"))),
+            None => Err(Error::corrupt(&self.file.path, format!("posting bucket {b} is out of range"))),
         }
     }
 
@@ -826,19 +665,14 @@ impl Shard {
     /// # Errors
     /// `Corrupt` naming the first check that failed.
     pub fn verify(&self) -> Result<()> {
-        let b = &self.map[..];
-        let body = &b[..b.len() - FOOTER_BYTES];
-        let digest = blake3::Hasher::new().update_rayon(body).finalize();
-        if footer(digest.as_bytes(), b.len()) != b[b.len() - FOOTER_BYTES..] {
-            return Err(Error::corrupt(&self.path, "checksum mismatch: the shard's bytes were altered"));
-        }
+        container::verify(&self.file)?;
         let offs = self.section(Section::RefOffsets);
         let heap_len = self.section(Section::RefHeap).len() as u32;
         let mut prev = 0;
         for i in 0..=self.n {
             let o = u32_at(offs, i * 4).unwrap_or(u32::MAX);
             if o < prev || o > heap_len {
-                return Err(Error::corrupt(&self.path, format!("reference offset {i} out of order")));
+                return Err(Error::corrupt(&self.file.path, format!("reference offset {i} out of order")));
             }
             prev = o;
         }
@@ -848,7 +682,7 @@ impl Shard {
         for i in 0..bucket_offs.len() / 4 {
             let o = u32_at(bucket_offs, i * 4).unwrap_or(u32::MAX);
             if o < prev || o > posting_count {
-                return Err(Error::corrupt(&self.path, format!("bucket offset {i} out of order")));
+                return Err(Error::corrupt(&self.file.path, format!("bucket offset {i} out of order")));
             }
             prev = o;
         }

@@ -56,6 +56,17 @@ impl Lanes {
         Cylinder { bits: std::array::from_fn(|w| block[w][i % 4]), mask: block[ND][i % 4] }
     }
 
+    /// Lanes from the rows [`rows`](Self::rows) gave (as a stored gallery
+    /// keeps them). `None` unless whole blocks.
+    pub fn from_rows(rows: Vec<[u64; 4]>) -> Option<Lanes> {
+        rows.len().is_multiple_of(STRIDE).then_some(Lanes { rows })
+    }
+
+    /// The rows: per block of four, [`STRIDE`] rows of four words.
+    pub fn rows(&self) -> &[[u64; 4]] {
+        &self.rows
+    }
+
     /// Number of blocks of four.
     pub fn blocks(&self) -> usize {
         self.rows.len() / STRIDE

@@ -2,9 +2,11 @@
 //! engine's [`Template`]: ISO/IEC 19794-2:2005 and ANSI INCITS 378-2004
 //! records ([`fmr`]), NIST `xyt` files ([`xyt`]) and the Type-9 records of
 //! ANSI/NIST-ITL files ([`an2k`]).
+//! [`manifest`] reads the CSV listing template files and whose fingers they hold.
 
 pub mod an2k;
 pub mod fmr;
+pub mod manifest;
 pub mod xyt;
 
 use std::path::{Path, PathBuf};

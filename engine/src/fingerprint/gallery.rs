@@ -1,0 +1,397 @@
+//! One immutable shard of finger records, in the sections of a
+//! [`container`] (header fields: records, points, pre-filter buckets).
+//!
+//! A record is one finger of a person (or one trace): reference data
+//! (reference, authority, kind, finger position, when added) and the
+//! encoded template: its points (x, y, direction as `f32`) and cylinders
+//! (four abreast, as the kernel reads them). The pair geometry is not
+//! stored; it is recomputed for the few templates a search scores. The
+//! pre-filter's posting table maps each key bucket to the ascending ids of
+//! the records with a cylinder of that key ([`super::prefilter`]).
+//!
+//! Opening checks the container and every section's length; accessors
+//! never index out of bounds on bytes that have not been verified.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::cylinder::Point;
+use super::prefilter;
+use super::Encoded;
+use crate::dna::Kind;
+use crate::index::container::{self, u32_at, Category, Header, Mapped};
+use crate::kernels::fingerprint::{Lanes, STRIDE};
+use crate::{Error, Result};
+
+/// Records per shard: ids are `u32`.
+pub const MAX_RECORDS: usize = u32::MAX as usize - 1;
+/// Bytes of one stored point: x, y, direction.
+const POINT_BYTES: usize = 12;
+/// Bytes of one row of a block of four cylinders.
+const ROW_BYTES: usize = 32;
+
+#[derive(Clone, Copy)]
+enum Section {
+    RefOffsets,
+    RefHeap,
+    AuthorityIds,
+    AuthOffsets,
+    AuthHeap,
+    Kinds,
+    Fingers,
+    Added,
+    PointStarts,
+    BlockStarts,
+    Points,
+    Lanes,
+    Buckets,
+    Postings,
+}
+const SECTIONS: usize = 14;
+
+/// One finger to store.
+#[derive(Debug, Clone)]
+pub struct FingerRecord {
+    /// Reference number (shared by the fingers of one person).
+    pub reference: String,
+    /// Designated authority holding the full record.
+    pub authority: String,
+    /// Person (reference prints) or trace (a latent).
+    pub kind: Kind,
+    /// ISO/IEC 19794-2 finger position: 1–10, 0 unknown.
+    pub finger: u8,
+    /// The encoded template.
+    pub template: Encoded,
+    /// When it was added (Unix seconds).
+    pub added: u32,
+}
+
+/// Writes one shard of `records` (temporary name, sync, rename).
+///
+/// # Errors
+/// I/O errors; `Invalid` beyond [`MAX_RECORDS`] or 65,535 authorities.
+pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> {
+    let n = records.len();
+    if n > MAX_RECORDS {
+        return Err(Error::Invalid(format!("a fingerprint shard holds at most {MAX_RECORDS} records, got {n}")));
+    }
+    let mut refs = Strings::default();
+    let mut auths = Strings::default();
+    let mut authority_index = std::collections::HashMap::new();
+    let mut authority_ids = Vec::with_capacity(n * 2);
+    let (mut kinds, mut fingers, mut added) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n * 4));
+    let mut point_starts = Vec::with_capacity((n + 1) * 4);
+    let (mut points, mut lanes) = (Vec::new(), Vec::new());
+    let mut block_starts = Vec::with_capacity((n + 1) * 4);
+    let (mut total_points, mut total_blocks) = (0u32, 0u32);
+    for r in records {
+        refs.push(&r.reference)?;
+        let next = authority_index.len();
+        let a = *authority_index.entry(r.authority.as_str()).or_insert(next);
+        if a == next {
+            auths.push(&r.authority)?;
+        }
+        let a = u16::try_from(a).map_err(|_| Error::Invalid("more than 65,535 authorities in one shard".into()))?;
+        authority_ids.extend_from_slice(&a.to_le_bytes());
+        kinds.push(u8::from(r.kind == Kind::Trace));
+        fingers.push(r.finger);
+        added.extend_from_slice(&r.added.to_le_bytes());
+        point_starts.extend_from_slice(&total_points.to_le_bytes());
+        block_starts.extend_from_slice(&total_blocks.to_le_bytes());
+        total_points += r.template.len() as u32;
+        total_blocks += r.template.lanes().blocks() as u32;
+        for p in &r.template.points {
+            for v in [p.x, p.y, p.angle] {
+                points.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        for row in r.template.lanes().rows() {
+            for w in row {
+                lanes.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+    }
+    point_starts.extend_from_slice(&total_points.to_le_bytes());
+    block_starts.extend_from_slice(&total_blocks.to_le_bytes());
+    refs.finish()?;
+    auths.finish()?;
+    let (bucket_count, buckets, postings) = postings(records);
+    let sections: [&[u8]; SECTIONS] = [
+        &refs.offsets,
+        &refs.heap,
+        &authority_ids,
+        &auths.offsets,
+        &auths.heap,
+        &kinds,
+        &fingers,
+        &added,
+        &point_starts,
+        &block_starts,
+        &points,
+        &lanes,
+        &buckets,
+        &postings,
+    ];
+    let fields = [n as u64, u64::from(total_points), u64::from(bucket_count)];
+    container::write(path, &Header { category: Category::Fingerprint, created, fields }, &sections)
+}
+
+/// The pre-filter's posting table: bucket count, bucket starts (`u32`,
+/// one more than buckets) and postings (record ids, `u32`, ascending
+/// within a bucket, each record once per bucket).
+fn postings(records: &[FingerRecord]) -> (u32, Vec<u8>, Vec<u8>) {
+    let keys: Vec<Vec<u64>> = records
+        .par_iter()
+        .map(|r| {
+            let mut k = Vec::new();
+            for i in 0..r.template.len() {
+                prefilter::keys(&r.template.lanes().cylinder(i), &mut k);
+            }
+            k
+        })
+        .collect();
+    // The same buckets in every shard: which keys share a bucket must not
+    // depend on how records are split, or the votes (and so the answers)
+    // would.
+    let count = prefilter::BUCKETS;
+    let mut per_record: Vec<Vec<u32>> = keys.into_par_iter().map(|k| k.into_iter().map(|key| bucket_in(key, count)).collect()).collect();
+    per_record.par_iter_mut().for_each(|b| {
+        b.sort_unstable();
+        b.dedup();
+    });
+    let mut starts = vec![0u32; count as usize + 1];
+    for b in per_record.iter().flatten() {
+        starts[*b as usize + 1] += 1;
+    }
+    for i in 0..count as usize {
+        starts[i + 1] += starts[i];
+    }
+    let mut fill = starts.clone();
+    let mut ids = vec![0u32; starts[count as usize] as usize];
+    for (id, bs) in per_record.iter().enumerate() {
+        for &b in bs {
+            ids[fill[b as usize] as usize] = id as u32;
+            fill[b as usize] += 1;
+        }
+    }
+    let bytes = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    (count, bytes(&starts), bytes(&ids))
+}
+
+/// The bucket of `key` in a table of `count` buckets (high bits of the product).
+fn bucket_in(key: u64, count: u32) -> u32 {
+    ((u128::from(key) * u128::from(count)) >> 64) as u32
+}
+
+/// Offsets and bytes of a list of strings.
+#[derive(Default)]
+struct Strings {
+    offsets: Vec<u8>,
+    heap: Vec<u8>,
+}
+
+impl Strings {
+    fn push(&mut self, s: &str) -> Result<()> {
+        let at = u32::try_from(self.heap.len()).map_err(|_| Error::Invalid("strings of one shard exceed 4 GiB".into()))?;
+        self.offsets.extend_from_slice(&at.to_le_bytes());
+        self.heap.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+
+    /// Ends the offsets with the heap's length.
+    fn finish(&mut self) -> Result<()> {
+        self.push("")
+    }
+}
+
+
+/// An open, memory-mapped shard of finger records.
+#[derive(Debug)]
+pub struct Gallery {
+    file: Mapped,
+    n: usize,
+    bucket_count: u32,
+}
+
+impl Gallery {
+    /// Maps a shard and checks its container and section lengths.
+    ///
+    /// # Errors
+    /// `Io` if unreadable; `Corrupt` if a check fails.
+    pub fn open(path: &Path) -> Result<Gallery> {
+        let file = container::open(path, Category::Fingerprint, SECTIONS)?;
+        let [n, points, buckets] = file.header.fields;
+        if n > MAX_RECORDS as u64 || points > u64::from(u32::MAX) || buckets != u64::from(prefilter::BUCKETS) {
+            return Err(Error::corrupt(path, "impossible counts in header"));
+        }
+        let (n, points) = (n as usize, points as usize);
+        let g = Gallery { file, n, bucket_count: buckets as u32 };
+        let lengths = [
+            (Section::RefOffsets, (n + 1) * 4),
+            (Section::AuthorityIds, n * 2),
+            (Section::Kinds, n),
+            (Section::Fingers, n),
+            (Section::Added, n * 4),
+            (Section::PointStarts, (n + 1) * 4),
+            (Section::BlockStarts, (n + 1) * 4),
+            (Section::Points, points * POINT_BYTES),
+            (Section::Buckets, (buckets as usize + 1) * 4),
+        ];
+        for (s, len) in lengths {
+            let got = g.section(s).len();
+            if got != len {
+                return Err(Error::corrupt(path, format!("section {} is {got} bytes, expected {len}", s as usize)));
+            }
+        }
+        if !g.section(Section::Postings).len().is_multiple_of(4) || !g.section(Section::Lanes).len().is_multiple_of(STRIDE * ROW_BYTES) {
+            return Err(Error::corrupt(path, "postings or cylinders section has a partial entry"));
+        }
+        Ok(g)
+    }
+
+    fn section(&self, s: Section) -> &[u8] {
+        self.file.section(s as usize)
+    }
+
+    fn corrupt(&self, what: String) -> Error {
+        Error::corrupt(&self.file.path, what)
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+
+    /// Records, deleted ones included.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the shard holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// File size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.file.map.len()
+    }
+
+    /// Reference number of record `id`.
+    ///
+    /// # Errors
+    /// `Corrupt` if unreadable.
+    pub fn reference(&self, id: usize) -> Result<&str> {
+        string(self.section(Section::RefOffsets), self.section(Section::RefHeap), id)
+            .ok_or_else(|| self.corrupt(format!("reference of record {id} is unreadable")))
+    }
+
+    /// Authority of record `id`.
+    ///
+    /// # Errors
+    /// `Corrupt` if unreadable.
+    pub fn authority(&self, id: usize) -> Result<&str> {
+        let a = self.section(Section::AuthorityIds).get(id * 2..id * 2 + 2).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])));
+        a.and_then(|a| string(self.section(Section::AuthOffsets), self.section(Section::AuthHeap), a))
+            .ok_or_else(|| self.corrupt(format!("authority of record {id} is unreadable")))
+    }
+
+    /// Person or trace.
+    pub fn kind(&self, id: usize) -> Kind {
+        if self.section(Section::Kinds).get(id) == Some(&1) {
+            Kind::Trace
+        } else {
+            Kind::Person
+        }
+    }
+
+    /// Finger position of record `id` (0 unknown).
+    pub fn finger(&self, id: usize) -> u8 {
+        self.section(Section::Fingers).get(id).copied().unwrap_or(0)
+    }
+
+    /// When record `id` was added (Unix seconds).
+    pub fn added(&self, id: usize) -> u32 {
+        u32_at(self.section(Section::Added), id * 4).unwrap_or(0)
+    }
+
+    /// The range of record `id`'s points.
+    fn points_of(&self, id: usize) -> Option<std::ops::Range<usize>> {
+        let starts = self.section(Section::PointStarts);
+        let (a, b) = (u32_at(starts, id * 4)? as usize, u32_at(starts, id * 4 + 4)? as usize);
+        (a <= b).then_some(a..b)
+    }
+
+    /// Cylinders of record `id` (for the pre-filter's normalisation).
+    pub fn cylinder_count(&self, id: usize) -> usize {
+        self.points_of(id).map_or(0, |r| r.len())
+    }
+
+    /// The encoded template of record `id`, rebuilt from the shard.
+    ///
+    /// # Errors
+    /// `Corrupt` if its bytes are out of range or inconsistent.
+    pub fn template(&self, id: usize) -> Result<Encoded> {
+        let bad = || self.corrupt(format!("template of record {id} is unreadable"));
+        let range = self.points_of(id).ok_or_else(bad)?;
+        let first_block = self.block_start(id).ok_or_else(bad)?;
+        let blocks = range.len().div_ceil(4);
+        let pts = self.section(Section::Points).get(range.start * POINT_BYTES..range.end * POINT_BYTES).ok_or_else(bad)?;
+        let f = |b: &[u8], i: usize| f32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+        let points = pts.chunks_exact(POINT_BYTES).map(|p| Point::new(f(p, 0), f(p, 4), f(p, 8))).collect();
+        let lane_bytes = self.section(Section::Lanes);
+        let rows = lane_bytes.get(first_block * STRIDE * ROW_BYTES..(first_block + blocks) * STRIDE * ROW_BYTES).ok_or_else(bad)?;
+        let rows = rows
+            .chunks_exact(ROW_BYTES)
+            .map(|r| std::array::from_fn(|w| u64::from_le_bytes(r[w * 8..w * 8 + 8].try_into().expect("8 bytes"))))
+            .collect();
+        Encoded::from_parts(points, Lanes::from_rows(rows).ok_or_else(bad)?).ok_or_else(bad)
+    }
+
+    /// The first cylinder block of record `id`.
+    fn block_start(&self, id: usize) -> Option<usize> {
+        u32_at(self.section(Section::BlockStarts), id * 4).map(|b| b as usize)
+    }
+
+    /// The record ids of pre-filter key `key`, ascending.
+    pub fn postings(&self, key: u64) -> &[u8] {
+        let b = bucket_in(key, self.bucket_count) as usize;
+        let offs = self.section(Section::Buckets);
+        let range = u32_at(offs, b * 4).zip(u32_at(offs, b * 4 + 4));
+        range.filter(|(s, e)| s <= e).and_then(|(s, e)| self.section(Section::Postings).get(s as usize * 4..e as usize * 4)).unwrap_or(&[])
+    }
+
+    /// Recomputes the digest and checks every stored offset and template.
+    ///
+    /// # Errors
+    /// `Corrupt` naming the first check that failed.
+    pub fn verify(&self) -> Result<()> {
+        container::verify(&self.file)?;
+        (0..self.n).into_par_iter().try_for_each(|id| {
+            self.reference(id)?;
+            self.authority(id)?;
+            self.template(id).map(drop)
+        })?;
+        let offs = self.section(Section::Buckets);
+        let postings = (self.section(Section::Postings).len() / 4) as u32;
+        let mut prev = 0;
+        for i in 0..=self.bucket_count as usize {
+            let o = u32_at(offs, i * 4).unwrap_or(u32::MAX);
+            if o < prev || o > postings {
+                return Err(self.corrupt(format!("bucket offset {i} out of order")));
+            }
+            prev = o;
+        }
+        if self.section(Section::Postings).chunks_exact(4).any(|p| u32::from_le_bytes(p.try_into().expect("4 bytes")) as usize >= self.n) {
+            return Err(self.corrupt("a posting names no record".into()));
+        }
+        Ok(())
+    }
+}
+
+/// String `i` of a list of offsets and bytes.
+fn string<'a>(offsets: &[u8], heap: &'a [u8], i: usize) -> Option<&'a str> {
+    let (a, b) = (u32_at(offsets, i * 4)? as usize, u32_at(offsets, i * 4 + 4)? as usize);
+    std::str::from_utf8(heap.get(a..b)?).ok()
+}

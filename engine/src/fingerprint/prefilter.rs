@@ -1,0 +1,130 @@
+//! The pre-filter of 1:N search: locality-sensitive hashing of cylinders.
+//!
+//! Scoring a probe against every finger of a national gallery costs too
+//! much, so the gallery keeps, for each cylinder, [`TABLES`] keys; two
+//! cylinders share a key with a probability that grows with the overlap
+//! of their set bits (MinHash: a key is [`PER_KEY`] minima of random
+//! permutations of the 384 cell bits, so two cylinders with Jaccard
+//! similarity J share it with probability J^PER_KEY). A probe votes for
+//! the templates whose cylinders share keys with its own (one vote per
+//! probe cylinder and template), and only the best-voted templates are
+//! scored by the matcher.
+//!
+//! Mated cylinders have a median Jaccard similarity of 0.29 on synthetic
+//! impressions, random pairs 0.04 (`benches/RESULTS.md`); keys are stored
+//! in the gallery, so the permutations are fixed (a change needs a new
+//! shard format version).
+
+use std::sync::LazyLock;
+
+use super::cylinder::{Cylinder, ND};
+
+/// Keys per cylinder (hash tables).
+pub const TABLES: usize = 16;
+/// MinHash values combined in one key.
+pub const PER_KEY: usize = 4;
+/// Fewest set bits for a cylinder to be hashed (emptier ones say little
+/// and collide with every other empty one).
+const MIN_SET_BITS: usize = 4;
+/// Buckets of the posting table, the same in every shard (keys are
+/// folded into them).
+pub const BUCKETS: u32 = 1 << 20;
+/// Cell bits of a cylinder.
+const BITS: usize = ND * 64;
+
+/// `RANKS[t][bit]`: the rank of `bit` in permutation `t`.
+static RANKS: LazyLock<Vec<[u16; BITS]>> = LazyLock::new(|| {
+    // A fixed xorshift stream: the permutations are part of the format.
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    (0..TABLES * PER_KEY)
+        .map(|_| {
+            let mut r: [u16; BITS] = std::array::from_fn(|i| i as u16);
+            for i in (1..BITS).rev() {
+                r.swap(i, (next() % (i as u64 + 1)) as usize);
+            }
+            r
+        })
+        .collect()
+});
+
+/// Appends the [`TABLES`] keys of `c` to `out` (none for a cylinder with
+/// fewer than [`MIN_SET_BITS`] set bits). Keys of different tables never
+/// meet: the table is hashed into the key.
+pub fn keys(c: &Cylinder, out: &mut Vec<u64>) {
+    let mut set = [0u16; BITS];
+    let mut n = 0;
+    for (w, &bits) in c.bits.iter().enumerate() {
+        let mut b = bits & c.mask;
+        while b != 0 {
+            set[n] = (w * 64) as u16 + b.trailing_zeros() as u16;
+            n += 1;
+            b &= b - 1;
+        }
+    }
+    if n < MIN_SET_BITS {
+        return;
+    }
+    let set = &set[..n];
+    for (t, ranks) in RANKS.chunks_exact(PER_KEY).enumerate() {
+        let mut h = (t as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for r in ranks {
+            let min = set.iter().map(|&b| r[usize::from(b)]).min().unwrap_or(0);
+            h = (h ^ u64::from(min)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(23);
+        }
+        out.push(h.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cylinder(seed: u64, density: u32) -> Cylinder {
+        let mut s = seed;
+        let mut word = || {
+            let mut w = 0u64;
+            for _ in 0..density {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                w |= 1 << (s % 64);
+            }
+            w
+        };
+        Cylinder { bits: std::array::from_fn(|_| word()), mask: !0 }
+    }
+
+    #[test]
+    fn equal_cylinders_share_every_key_and_unrelated_ones_almost_none() {
+        let (a, b) = (cylinder(1, 8), cylinder(2, 8));
+        let (mut ka, mut kb) = (Vec::new(), Vec::new());
+        keys(&a, &mut ka);
+        keys(&a, &mut kb);
+        assert_eq!(ka.len(), TABLES);
+        assert_eq!(ka, kb);
+        kb.clear();
+        keys(&b, &mut kb);
+        let shared = ka.iter().zip(&kb).filter(|(x, y)| x == y).count();
+        assert!(shared <= 1, "{shared}");
+    }
+
+    #[test]
+    fn an_almost_empty_cylinder_has_no_keys() {
+        let mut c = Cylinder { bits: [0; ND], mask: !0 };
+        c.bits[0] = 0b111;
+        let mut k = Vec::new();
+        keys(&c, &mut k);
+        assert!(k.is_empty());
+        // Bits outside the mask do not count.
+        c.bits[1] = 0b1111 << 8;
+        c.mask = 0b111;
+        keys(&c, &mut k);
+        assert!(k.is_empty());
+    }
+}
