@@ -1,10 +1,15 @@
-//! `hitdex bench dna`: the macro benchmark of a whole DNA workload.
+//! `hitdex bench dna` and `hitdex bench fingerprint`: macro benchmarks of
+//! a whole DNA workload and of 1:N fingerprint search.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, Subcommand};
-use hitdex_benches::dna::{self, Config, Report};
+use hitdex_benches::dna::{self, Config, Progress as _, Report};
+use hitdex_benches::fingerprint_search::{SearchBench, SearchReport};
+use hitdex_benches::memory;
 use hitdex_engine::dna::MatchParams;
 
 use crate::generate::FrequencyArgs;
@@ -18,6 +23,12 @@ pub enum What {
     /// time, single-query p50/p99, batch throughput and peak memory, and
     /// checks a sample of answers against brute force.
     Dna(BenchArgs),
+    /// Generate a gallery of synthetic fingers (impression 1 of each),
+    /// encode and index it, then search it with impression 2 of some of
+    /// them. Prints encode and build time, bytes per finger, pre-filtered
+    /// query p50/p99 and rank-1 identification, and on a sample rank-1
+    /// exhaustively against pre-filtered and seconds per exhaustive query.
+    Fingerprint(FingerprintArgs),
 }
 
 #[derive(ClapArgs)]
@@ -82,10 +93,88 @@ impl BenchArgs {
     }
 }
 
+#[derive(ClapArgs)]
+pub struct FingerprintArgs {
+    /// Fingers in the gallery.
+    #[arg(long, default_value_t = 100_000)]
+    pub fingers: u32,
+    /// Queries: second impressions of gallery fingers spread evenly over it.
+    #[arg(long, default_value_t = 200)]
+    pub queries: u32,
+    /// Of the queries, how many also run exhaustively (no pre-filter).
+    #[arg(long, default_value_t = 20)]
+    pub exhaustive: u32,
+    /// Records scored per query after the pre-filter.
+    #[arg(long, default_value_t = 2000)]
+    pub shortlist: usize,
+    /// Shards of the index; default: one per CPU.
+    #[arg(long)]
+    pub shards: Option<usize>,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory of the index (must not hold one); default: a temporary
+    /// one, removed afterwards.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+impl FingerprintArgs {
+    /// Runs the workload; returns its report and the peak memory of the run.
+    pub fn run(&self) -> Result<(SearchReport, Option<u64>)> {
+        if self.fingers == 0 || self.queries == 0 {
+            bail!("--fingers and --queries must be at least 1");
+        }
+        let shards = self.shards.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if shards == 0 {
+            bail!("--shards must be at least 1");
+        }
+        let tmp;
+        let dir = match &self.dir {
+            // Refused before the gallery is generated, not after.
+            Some(d) if d.join(hitdex_engine::index::manifest::FILE).exists() => bail!("{} already holds an index", d.display()),
+            Some(d) => d.clone(),
+            None => {
+                tmp = tempfile::Builder::new().prefix("hitdex-bench-").tempdir()?;
+                tmp.path().join("index")
+            }
+        };
+        let bench = SearchBench {
+            fingers: self.fingers,
+            queries: self.queries,
+            exhaustive: self.exhaustive,
+            shortlist: self.shortlist,
+            shards,
+            seed: self.seed,
+        };
+        // SearchBench names each phase as it starts; the previous one ends there.
+        let phases = Phases::new();
+        let started: Mutex<Option<Instant>> = Mutex::new(None);
+        let next = |name: Option<&str>| {
+            if let Ok(mut slot) = started.lock() {
+                if let Some(t) = slot.take() {
+                    phases.finish(t.elapsed().as_secs_f64());
+                }
+                if let Some(name) = name {
+                    phases.start(name, None);
+                    *slot = Some(Instant::now());
+                }
+            }
+        };
+        let report = bench.run(&dir, &|name| next(Some(name)));
+        next(None);
+        Ok((report?, memory::peak_rss()))
+    }
+}
+
 pub fn run(what: What) -> Result<()> {
-    let What::Dna(args) = what;
-    let r = args.run()?;
-    print_report(&r);
+    match what {
+        What::Dna(args) => print_report(&args.run()?),
+        What::Fingerprint(args) => {
+            let (r, peak) = args.run()?;
+            print_fingerprint_report(&args, &r, peak);
+        }
+    }
     Ok(())
 }
 
@@ -131,6 +220,48 @@ pub fn print_report(r: &Report) {
         println!("| peak memory, open to end of search | {:.0} MiB |", mib(p));
     }
     if let Some(p) = r.peak_rss {
+        println!("| peak memory, whole run | {:.0} MiB |", mib(p));
+    }
+}
+
+/// Nearest-rank percentile of sorted values (as the DNA bench's).
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+    sorted.get(i).copied().unwrap_or(f64::NAN)
+}
+
+fn percent(part: u32, whole: usize) -> f64 {
+    100.0 * f64::from(part) / whole.max(1) as f64
+}
+
+/// The fingerprint report as a Markdown table, like the DNA one.
+fn print_fingerprint_report(args: &FingerprintArgs, r: &SearchReport, peak: Option<u64>) {
+    let queries = r.latencies.len();
+    let sample = (args.exhaustive as usize).min(queries);
+    println!("| figure | value |");
+    println!("|---|---|");
+    println!("| gallery | {} fingers |", args.fingers);
+    println!("| generate + encode gallery | {:.2} s |", r.encode_seconds);
+    println!("| build index | {:.2} s |", r.build_seconds);
+    println!("| index size | {:.0} bytes/finger |", r.bytes_per_finger);
+    println!(
+        "| query p50 / p99, pre-filtered ({queries} queries, shortlist {}) | {:.2} ms / {:.2} ms |",
+        args.shortlist,
+        1e3 * percentile(&r.latencies, 0.50),
+        1e3 * percentile(&r.latencies, 0.99)
+    );
+    println!("| rank-1 identification, pre-filtered | {:.1} % ({} of {queries}) |", percent(r.rank1, queries), r.rank1);
+    if sample > 0 {
+        println!(
+            "| rank-1 on the exhaustive sample ({sample} queries): exhaustive / pre-filtered | {:.1} % / {:.1} % ({} / {} of {sample}) |",
+            percent(r.exhaustive_rank1, sample),
+            percent(r.sample_rank1, sample),
+            r.exhaustive_rank1,
+            r.sample_rank1
+        );
+        println!("| exhaustive query | {:.3} s per query |", r.exhaustive_seconds);
+    }
+    if let Some(p) = peak {
         println!("| peak memory, whole run | {:.0} MiB |", mib(p));
     }
 }

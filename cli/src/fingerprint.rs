@@ -132,11 +132,12 @@ pub struct SearchArgs {
     queries: PathBuf,
     /// Most candidates per query (exchange practice: 1 for ten-print
     /// against ten-print, 10 for a latent).
-    #[arg(long, default_value_t = 10)]
-    top: usize,
-    /// Lowest fused score of a candidate (0 to 1); mated synthetic and
-    /// FVC impressions mostly score above 0.05, non-mated ones below.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    top: u32,
+    /// Lowest fused score of a candidate (0 to 1). The default lists the
+    /// best `--top` whatever their score: mated impressions can score as
+    /// low as 0.02 (FVC2002 and synthetic), near non-mated ones.
+    #[arg(long, default_value_t = 0.0)]
     threshold: f32,
     /// Records per query finger scored after the pre-filter.
     #[arg(long, default_value_t = 2000, conflicts_with = "exhaustive")]
@@ -168,7 +169,7 @@ pub fn search(args: &SearchArgs) -> Result<()> {
     if !args.no_verify {
         phase("verify index", || idx.verify()).context("the index failed its integrity check; run `hitdex index verify`")?;
     }
-    let params = SearchParams { top: args.top, threshold: args.threshold, shortlist: (!args.exhaustive).then_some(args.shortlist) };
+    let params = SearchParams { top: args.top as usize, threshold: args.threshold, shortlist: (!args.exhaustive).then_some(args.shortlist) };
     let mut out = BufWriter::new(std::io::stdout().lock());
     let answers = phase("search", || queries.iter().map(|(_, q)| idx.search(q, &params)).collect::<Result<Vec<_>, _>>())?;
     for ((reference, query), candidates) in queries.iter().zip(&answers) {

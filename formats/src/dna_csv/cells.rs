@@ -3,7 +3,8 @@
 //!
 //! The reader walks each chunk once, finding cell and line ends in the same
 //! pass, and borrows cell text from the input: only a cell with an escaped
-//! quote is copied.
+//! quote is copied. The fingerprint manifest splits its lines with it too,
+//! so both CSVs quote the same way.
 
 use std::borrow::Cow;
 
@@ -41,16 +42,16 @@ fn cell_end(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// A position in a chunk of whole lines.
-pub(super) struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     text: &'a str,
     pos: usize,
 }
 
 /// Why a line could not be split: the 0-based cell at fault and the problem.
-pub(super) type SplitError = (usize, Problem);
+pub(crate) type SplitError = (usize, Problem);
 
 impl<'a> Cursor<'a> {
-    pub(super) fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         Cursor { text, pos: 0 }
     }
 
@@ -64,7 +65,7 @@ impl<'a> Cursor<'a> {
     ///
     /// After an error the cursor is not moved to the next line: callers
     /// stop at the first error.
-    pub(super) fn next_line(&mut self, cells: &mut Vec<Cow<'a, str>>) -> Result<bool, SplitError> {
+    pub(crate) fn next_line(&mut self, cells: &mut Vec<Cow<'a, str>>) -> Result<bool, SplitError> {
         cells.clear();
         let bytes = self.text.as_bytes();
         let mut blank = true;

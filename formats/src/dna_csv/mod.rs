@@ -16,7 +16,7 @@
 //! Both directions are parallel (rayon) so that the ten-million-profile
 //! files of the benchmarks take seconds, not minutes.
 
-mod cells;
+pub(crate) mod cells;
 mod error;
 mod header;
 mod read;

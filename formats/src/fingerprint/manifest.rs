@@ -23,6 +23,7 @@ use hitdex_engine::dna::Kind;
 use hitdex_engine::fingerprint::Template;
 
 use super::Format;
+use crate::dna_csv::cells::Cursor;
 
 /// What a manifest is read for; templates to store are checked more strictly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +136,7 @@ pub fn read_bytes(bytes: &[u8], source: &Path, mode: Mode) -> Result<Vec<Entry>,
     let mut header = None;
     let mut first_lines = HashMap::new();
     let mut entries = Vec::new();
+    let mut cells = Vec::new();
     let mut line = 0;
     for raw in bytes.split(|&b| b == b'\n') {
         line += 1;
@@ -143,7 +145,7 @@ pub fn read_bytes(bytes: &[u8], source: &Path, mode: Mode) -> Result<Vec<Entry>,
             continue;
         }
         let quote = "malformed quoted cell (a quote must close the cell; write \"\" for a quote inside)";
-        let cells = split(text).ok_or_else(|| bad(line, None, quote))?;
+        Cursor::new(text).next_line(&mut cells).map_err(|_| bad(line, None, quote))?;
         // The first line read is the header: which cell holds each of COLUMNS.
         let Some(slots) = header else {
             let mut slots = [None; 5];
@@ -151,7 +153,7 @@ pub fn read_bytes(bytes: &[u8], source: &Path, mode: Mode) -> Result<Vec<Entry>,
                 let Some(slot) = COLUMNS.iter().position(|c| name.eq_ignore_ascii_case(c)) else {
                     return Err(bad(
                         line,
-                        Some(name),
+                        Some(name.as_ref()),
                         "unknown column (expected reference, authority, finger, path, kind)",
                     ));
                 };
@@ -170,7 +172,7 @@ pub fn read_bytes(bytes: &[u8], source: &Path, mode: Mode) -> Result<Vec<Entry>,
         if cells.len() != width {
             return Err(bad(line, None, &format!("{} cells where the header has {width}", cells.len())));
         }
-        let [reference, authority, finger, path, kind] = slots.map(|s| s.map_or("", |i: usize| cells[i].as_str()));
+        let [reference, authority, finger, path, kind] = slots.map(|s| s.map_or("", |i: usize| cells[i].as_ref()));
         let fail = |column, problem: &str| Err(bad(line, Some(column), problem));
         let store = mode == Mode::Store;
         for (column, text, needed) in
@@ -203,40 +205,6 @@ pub fn read_bytes(bytes: &[u8], source: &Path, mode: Mode) -> Result<Vec<Entry>,
     }
     let problem = "no header line (expected reference,authority,finger,path and optionally kind)";
     header.map(|_| entries).ok_or_else(|| bad(line, None, problem))
-}
-
-/// Splits one line into cells: commas, optional double quotes with `""`
-/// for a quote inside, spaces, tabs and a CR around cells ignored. `None`
-/// for a quote left open or followed by text.
-fn split(line: &str) -> Option<Vec<String>> {
-    let blank = |c: &char| matches!(c, ' ' | '\t' | '\r');
-    let mut cells = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.next_if(blank).is_some() {}
-        let mut cell = String::new();
-        if chars.next_if_eq(&'"').is_some() {
-            loop {
-                match chars.next()? {
-                    // A quote closes the cell unless a second one follows (then kept as one).
-                    '"' if chars.next_if_eq(&'"').is_none() => break,
-                    c => cell.push(c),
-                }
-            }
-            while chars.next_if(blank).is_some() {}
-        } else {
-            while let Some(c) = chars.next_if(|&c| c != ',') {
-                cell.push(c);
-            }
-            cell.truncate(cell.trim_end_matches([' ', '\t', '\r']).len());
-        }
-        cells.push(cell);
-        match chars.next() {
-            None => return Some(cells),
-            Some(',') => {}
-            Some(_) => return None,
-        }
-    }
 }
 
 /// One person entry per template file directly in `dir` (an extension
