@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use hitdex_datasets::fingerprint::{self as synthetic, FingerprintConfig};
 use hitdex_engine::dna::Kind;
-use hitdex_engine::fingerprint::{Encoded, FingerIndex, FingerRecord, QueryFinger, SearchParams};
+use hitdex_engine::fingerprint::{Cylinders, Encoded, FingerIndex, FingerRecord, QueryFinger, SearchParams};
 use hitdex_engine::Result;
 use rayon::prelude::*;
 
@@ -68,7 +68,7 @@ impl SearchBench {
             .map(|f| {
                 let master = synthetic::master(&config, f);
                 let gallery = synthetic::impression(&config, &master, f, 1).template;
-                let record = FingerRecord { reference: reference(f), authority: "XX".into(), kind: Kind::Person, finger: 0, template: Encoded::new(&gallery), added: 0 };
+                let record = FingerRecord { reference: reference(f), authority: "XX".into(), kind: Kind::Person, finger: 0, template: Cylinders::new(&gallery), added: 0 };
                 let probe = ((f - 1) % step == 0 && (f - 1) / step < self.queries).then(|| Encoded::new(&synthetic::impression(&config, &master, f, 2).template));
                 (record, probe)
             })

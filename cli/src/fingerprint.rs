@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use hitdex_benches::fingerprint::{encode_all, error_rates, load_dir, score_matrix, split_scores};
-use hitdex_engine::fingerprint::{Encoded, FingerIndex, FingerRecord, QueryFinger, SearchParams};
+use hitdex_engine::fingerprint::{Cylinders, Encoded, FingerIndex, FingerRecord, QueryFinger, SearchParams};
 use hitdex_formats::fingerprint::{manifest, Format};
 use hitdex_formats::ndjson;
 use rayon::prelude::*;
@@ -104,7 +104,7 @@ pub fn read_records(input: &Path, authority: Option<&str>) -> Result<Vec<FingerR
         entries
             .into_par_iter()
             .zip(templates)
-            .map(|(e, (finger, t))| FingerRecord { reference: e.reference, authority: e.authority, kind: e.kind, finger, template: Encoded::new(&t), added })
+            .map(|(e, (finger, t))| FingerRecord { reference: e.reference, authority: e.authority, kind: e.kind, finger, template: Cylinders::new(&t), added })
             .collect()
     }))
 }

@@ -46,14 +46,19 @@ pub enum Op {
         #[arg(long)]
         shards: Option<usize>,
     },
-    /// Add profiles from a DNA CSV file as one new shard (a delta).
+    /// Add records as one new shard (a delta): DNA profiles from a DNA CSV
+    /// file, or fingers from a manifest CSV (or a directory, with
+    /// --authority), as the index's category is.
     Add {
         /// The index directory.
         #[arg(long)]
         index: PathBuf,
-        /// Profiles to add as DNA CSV.
+        /// Records to add: DNA CSV, or a fingerprint manifest or directory.
         #[arg(long)]
         input: PathBuf,
+        /// Fingerprint directories: the authority holding every record.
+        #[arg(long)]
+        authority: Option<String>,
     },
     /// Delete profiles by reference (tombstones, applied at once to searches;
     /// `compact` removes them from disk).
@@ -112,7 +117,13 @@ pub fn run(op: Op) -> Result<()> {
                 }
             }
         }
-        Op::Add { index, input } => {
+        Op::Add { index, input, authority } if is_fingerprint(&index)? => {
+            let records = crate::fingerprint::read_records(&input, authority.as_deref())?;
+            let idx = phase("add shard", || FingerIndex::add(&index, &records))?;
+            println!("added {} finger record(s)", records.len());
+            crate::fingerprint::print_stats(&idx);
+        }
+        Op::Add { index, input, .. } => {
             let profiles = phase("read profiles", || dna_csv::read_path(&input, Mode::Store))?;
             let idx = phase("add shard", || Index::add(&index, &profiles))?;
             println!("added {} profile(s)", profiles.len());
@@ -123,11 +134,19 @@ pub fn run(op: Op) -> Result<()> {
                 .into_iter()
                 .map(|(authority, reference)| RecordKey { authority, reference })
                 .collect();
-            let (deleted, missing) = phase("delete", || Index::delete(&index, &keys))?;
-            println!("deleted {deleted} profile(s)");
+            let (deleted, missing) = if is_fingerprint(&index)? {
+                phase("delete", || FingerIndex::delete(&index, &keys))?
+            } else {
+                phase("delete", || Index::delete(&index, &keys))?
+            };
+            println!("deleted {deleted} record(s)");
             for k in &missing {
                 eprintln!("not found: {}{}", k.authority.as_deref().map(|a| format!("{a},")).unwrap_or_default(), k.reference);
             }
+        }
+        Op::Compact { index, shards } if is_fingerprint(&index)? => {
+            let idx = phase("compact", || FingerIndex::compact(&index, shards))?;
+            crate::fingerprint::print_stats(&idx);
         }
         Op::Compact { index, shards } => {
             let idx = phase("compact", || Index::compact(&index, shards))?;

@@ -6,8 +6,9 @@
 //! encoded template: its points (x, y, direction as `f32`) and cylinders
 //! (four abreast, as the kernel reads them). The pair geometry is not
 //! stored; it is recomputed for the few templates a search scores. The
-//! pre-filter's posting table maps each key bucket to the ascending ids of
-//! the records with a cylinder of that key ([`super::prefilter`]).
+//! pre-filter's posting table maps each key bucket to the records with a
+//! cylinder of that key ([`super::prefilter`]): `id << 8 | direction`,
+//! ascending, the direction that of the cylinder's minutia.
 //!
 //! Opening checks the container and every section's length; accessors
 //! never index out of bounds on bytes that have not been verified.
@@ -18,14 +19,15 @@ use rayon::prelude::*;
 
 use super::cylinder::Point;
 use super::prefilter;
+use super::matcher::Cylinders;
 use super::Encoded;
 use crate::dna::Kind;
 use crate::index::container::{self, u32_at, Category, Header, Mapped};
 use crate::kernels::fingerprint::{Lanes, STRIDE};
 use crate::{Error, Result};
 
-/// Records per shard: ids are `u32`.
-pub const MAX_RECORDS: usize = u32::MAX as usize - 1;
+/// Records per shard: a posting keeps an id in 24 bits.
+pub const MAX_RECORDS: usize = (1 << 24) - 1;
 /// Bytes of one stored point: x, y, direction.
 const POINT_BYTES: usize = 12;
 /// Bytes of one row of a block of four cylinders.
@@ -61,8 +63,8 @@ pub struct FingerRecord {
     pub kind: Kind,
     /// ISO/IEC 19794-2 finger position: 1–10, 0 unknown.
     pub finger: u8,
-    /// The encoded template.
-    pub template: Encoded,
+    /// The template's cylinders.
+    pub template: Cylinders,
     /// When it was added (Unix seconds).
     pub added: u32,
 }
@@ -100,13 +102,13 @@ pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> 
         point_starts.extend_from_slice(&total_points.to_le_bytes());
         block_starts.extend_from_slice(&total_blocks.to_le_bytes());
         total_points += r.template.len() as u32;
-        total_blocks += r.template.lanes().blocks() as u32;
+        total_blocks += r.template.lanes.blocks() as u32;
         for p in &r.template.points {
             for v in [p.x, p.y, p.angle] {
                 points.extend_from_slice(&v.to_le_bytes());
             }
         }
-        for row in r.template.lanes().rows() {
+        for row in r.template.lanes.rows() {
             for w in row {
                 lanes.extend_from_slice(&w.to_le_bytes());
             }
@@ -138,45 +140,55 @@ pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> 
 }
 
 /// The pre-filter's posting table: bucket count, bucket starts (`u32`,
-/// one more than buckets) and postings (record ids, `u32`, ascending
-/// within a bucket, each record once per bucket).
+/// one more than buckets) and postings (`u32`: record id << 8 | minutia
+/// direction, ascending within a bucket, no repeats).
 fn postings(records: &[FingerRecord]) -> (u32, Vec<u8>, Vec<u8>) {
-    let keys: Vec<Vec<u64>> = records
-        .par_iter()
-        .map(|r| {
-            let mut k = Vec::new();
-            for i in 0..r.template.len() {
-                prefilter::keys(&r.template.lanes().cylinder(i), &mut k);
-            }
-            k
-        })
-        .collect();
     // The same buckets in every shard: which keys share a bucket must not
     // depend on how records are split, or the votes (and so the answers)
     // would.
     let count = prefilter::BUCKETS;
-    let mut per_record: Vec<Vec<u32>> = keys.into_par_iter().map(|k| k.into_iter().map(|key| bucket_in(key, count)).collect()).collect();
-    per_record.par_iter_mut().for_each(|b| {
-        b.sort_unstable();
-        b.dedup();
-    });
+    // Two passes (count, then fill), a block of records at a time: the
+    // postings of a whole shard at once would take twice the table's memory.
+    const BLOCK: usize = 16_384;
+    let block = |b: usize| -> Vec<(u32, u32)> {
+        let ids = b * BLOCK..((b + 1) * BLOCK).min(records.len());
+        let per_record: Vec<Vec<(u32, u32)>> = ids.into_par_iter().map(|id| posted(id, &records[id], count)).collect();
+        per_record.concat()
+    };
+    let blocks = records.len().div_ceil(BLOCK);
     let mut starts = vec![0u32; count as usize + 1];
-    for b in per_record.iter().flatten() {
-        starts[*b as usize + 1] += 1;
+    for b in 0..blocks {
+        for (bucket, _) in block(b) {
+            starts[bucket as usize + 1] += 1;
+        }
     }
     for i in 0..count as usize {
         starts[i + 1] += starts[i];
     }
     let mut fill = starts.clone();
-    let mut ids = vec![0u32; starts[count as usize] as usize];
-    for (id, bs) in per_record.iter().enumerate() {
-        for &b in bs {
-            ids[fill[b as usize] as usize] = id as u32;
-            fill[b as usize] += 1;
+    let mut postings = vec![0u8; starts[count as usize] as usize * 4];
+    for b in 0..blocks {
+        for (bucket, p) in block(b) {
+            let at = fill[bucket as usize] as usize * 4;
+            postings[at..at + 4].copy_from_slice(&p.to_le_bytes());
+            fill[bucket as usize] += 1;
         }
     }
-    let bytes = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-    (count, bytes(&starts), bytes(&ids))
+    (count, starts.iter().flat_map(|x| x.to_le_bytes()).collect(), postings)
+}
+
+/// The `(bucket, posting)` pairs of record `id`, sorted, without repeats.
+fn posted(id: usize, r: &FingerRecord, count: u32) -> Vec<(u32, u32)> {
+    let (mut keys, mut out) = (Vec::new(), Vec::new());
+    for (i, p) in r.template.points.iter().enumerate() {
+        keys.clear();
+        prefilter::keys(&r.template.lanes.cylinder(i), &mut keys);
+        let posting = (id as u32) << 8 | u32::from(prefilter::direction_code(p.angle));
+        out.extend(keys.iter().map(|&k| (bucket_in(k, count), posting)));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// The bucket of `key` in a table of `count` buckets (high bits of the product).
@@ -333,6 +345,14 @@ impl Gallery {
     /// # Errors
     /// `Corrupt` if its bytes are out of range or inconsistent.
     pub fn template(&self, id: usize) -> Result<Encoded> {
+        self.cylinders(id).map(Encoded::from)
+    }
+
+    /// The cylinders of record `id`, as stored.
+    ///
+    /// # Errors
+    /// `Corrupt` if its bytes are out of range or inconsistent.
+    pub fn cylinders(&self, id: usize) -> Result<Cylinders> {
         let bad = || self.corrupt(format!("template of record {id} is unreadable"));
         let range = self.points_of(id).ok_or_else(bad)?;
         let first_block = self.block_start(id).ok_or_else(bad)?;
@@ -346,7 +366,22 @@ impl Gallery {
             .chunks_exact(ROW_BYTES)
             .map(|r| std::array::from_fn(|w| u64::from_le_bytes(r[w * 8..w * 8 + 8].try_into().expect("8 bytes"))))
             .collect();
-        Encoded::from_parts(points, Lanes::from_rows(rows).ok_or_else(bad)?).ok_or_else(bad)
+        Cylinders::from_parts(points, Lanes::from_rows(rows).ok_or_else(bad)?).ok_or_else(bad)
+    }
+
+    /// Record `id` whole, rebuilt from the shard (for compaction).
+    ///
+    /// # Errors
+    /// `Corrupt` if unreadable.
+    pub fn record(&self, id: usize) -> Result<FingerRecord> {
+        Ok(FingerRecord {
+            reference: self.reference(id)?.to_string(),
+            authority: self.authority(id)?.to_string(),
+            kind: self.kind(id),
+            finger: self.finger(id),
+            template: self.cylinders(id)?,
+            added: self.added(id),
+        })
     }
 
     /// The first cylinder block of record `id`.
@@ -354,7 +389,8 @@ impl Gallery {
         u32_at(self.section(Section::BlockStarts), id * 4).map(|b| b as usize)
     }
 
-    /// The record ids of pre-filter key `key`, ascending.
+    /// The postings of pre-filter key `key`: `id << 8 | direction`
+    /// (little-endian `u32`s), ascending.
     pub fn postings(&self, key: u64) -> &[u8] {
         let b = bucket_in(key, self.bucket_count) as usize;
         let offs = self.section(Section::Buckets);
@@ -383,7 +419,7 @@ impl Gallery {
             }
             prev = o;
         }
-        if self.section(Section::Postings).chunks_exact(4).any(|p| u32::from_le_bytes(p.try_into().expect("4 bytes")) as usize >= self.n) {
+        if self.section(Section::Postings).chunks_exact(4).any(|p| (u32::from_le_bytes(p.try_into().expect("4 bytes")) >> 8) as usize >= self.n) {
             return Err(self.corrupt("a posting names no record".into()));
         }
         Ok(())
@@ -394,4 +430,13 @@ impl Gallery {
 fn string<'a>(offsets: &[u8], heap: &'a [u8], i: usize) -> Option<&'a str> {
     let (a, b) = (u32_at(offsets, i * 4)? as usize, u32_at(offsets, i * 4 + 4)? as usize);
     std::str::from_utf8(heap.get(a..b)?).ok()
+}
+
+impl crate::index::Records for Gallery {
+    fn reference(&self, id: usize) -> Result<&str> {
+        Gallery::reference(self, id)
+    }
+    fn authority(&self, id: usize) -> Result<&str> {
+        Gallery::authority(self, id)
+    }
 }

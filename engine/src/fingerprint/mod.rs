@@ -10,6 +10,6 @@ pub mod search;
 mod template;
 
 pub use gallery::FingerRecord;
-pub use matcher::{score, Encoded};
+pub use matcher::{score, Cylinders, Encoded};
 pub use search::{Candidate, FingerIndex, FingerStats, QueryFinger, SearchParams};
 pub use template::{Angle, Minutia, MinutiaKind, Template, PPCM_500_PPI};

@@ -7,10 +7,9 @@
 //!
 //! 1. **Pre-filter** (unless the search is exhaustive): every live record
 //!    whose finger position agrees (equal, or either unknown) gets the
-//!    votes of the [`prefilter`] — query cylinders that share a key with
-//!    one of its cylinders — divided by the square root of its cylinder
-//!    count; the `shortlist` best (and every record tied with the last)
-//!    go on, whatever the shard count.
+//!    [`prefilter`]'s score (keys its cylinders share with the query's, at
+//!    a consistent rotation); the `shortlist` best (and every record tied
+//!    with the last) go on, whatever the shard count.
 //! 2. **Scoring**: the matcher's score of the query finger against each
 //!    shortlisted record.
 //!
@@ -21,7 +20,7 @@
 //! at or above the threshold are ranked by fused score (ties by authority
 //! and reference) and cut to the requested length.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -31,8 +30,38 @@ use super::{prefilter, score, Encoded};
 use crate::index::container::Category;
 use crate::index::manifest::{Manifest, ShardEntry};
 use crate::index::tombstones::{self, Tombstones};
-use crate::index::{self as common, WriterLock};
+use crate::index::{self as common, RecordKey, WriterLock};
 use crate::{Error, Result};
+
+/// Refuses a finger whose (authority, reference, position) repeats within
+/// `records` or is already in `existing`.
+fn check_unique(records: &[FingerRecord], existing: &HashSet<(&str, &str, u8)>) -> Result<()> {
+    let mut seen = HashSet::with_capacity(records.len());
+    for r in records {
+        let key = (r.authority.as_str(), r.reference.as_str(), r.finger);
+        if existing.contains(&key) || !seen.insert(key) {
+            return Err(Error::Invalid(format!("finger {} of reference {} of authority {} is given twice", r.finger, r.reference, r.authority)));
+        }
+    }
+    Ok(())
+}
+
+/// Writes `records` as new shards of generation `m.generation` (split in
+/// input order into `shard_count`), lists them in `m` and writes it.
+fn write_shards(dir: &Path, m: &mut Manifest, records: &[FingerRecord], shard_count: usize) -> Result<()> {
+    if !records.is_empty() {
+        let per = records.len().div_ceil(shard_count.clamp(1, records.len())).max(records.len().div_ceil(gallery::MAX_RECORDS));
+        let now = common::now();
+        // One shard at a time: building one takes memory in proportion to it.
+        for (i, chunk) in records.chunks(per).enumerate() {
+            let file = format!("shard-{:06}-{i:06}.hdx", m.generation);
+            gallery::write(&dir.join(&file), chunk, now)?;
+            m.shards.push(ShardEntry { file, profiles: chunk.len(), tombstones: None });
+        }
+    }
+    m.write(dir)?;
+    common::sync_dir(dir)
+}
 
 /// Per query finger, the best `(finger, score)` of one person.
 type PerFinger = Vec<Option<(u8, f32)>>;
@@ -138,25 +167,68 @@ impl FingerIndex {
         if records.is_empty() {
             return Err(Error::Invalid("no finger records to index".into()));
         }
-        let mut seen = std::collections::HashSet::with_capacity(records.len());
-        for r in records {
-            if !seen.insert((r.authority.as_str(), r.reference.as_str(), r.finger)) {
-                return Err(Error::Invalid(format!("finger {} of reference {} of authority {} is given twice", r.finger, r.reference, r.authority)));
+        check_unique(records, &HashSet::new())?;
+        let mut m = Manifest { category: Category::Fingerprint, generation: 1, shards: Vec::new() };
+        write_shards(dir, &mut m, records, shard_count)?;
+        FingerIndex::open(dir)
+    }
+
+    /// Adds `records` as one new shard (a nightly delta). A finger already
+    /// live in the index is refused.
+    ///
+    /// # Errors
+    /// `Invalid` on a repeated finger or no records; I/O errors.
+    pub fn add(dir: &Path, records: &[FingerRecord]) -> Result<FingerIndex> {
+        let _lock = WriterLock::take(dir)?;
+        let index = FingerIndex::open(dir)?;
+        if records.is_empty() {
+            return Err(Error::Invalid("no finger records to add".into()));
+        }
+        let mut live = HashSet::new();
+        for (g, tomb) in index.shards.iter().zip(&index.tombstones) {
+            for id in tomb.iter_zeros() {
+                live.insert((g.authority(id)?, g.reference(id)?, g.finger(id)));
             }
         }
-        let per = records.len().div_ceil(shard_count.clamp(1, records.len())).max(records.len().div_ceil(gallery::MAX_RECORDS));
-        let now = common::now();
-        let entries = records
-            .chunks(per)
-            .enumerate()
-            .map(|(i, chunk)| {
-                let file = format!("shard-{:06}-{i:06}.hdx", 1);
-                gallery::write(&dir.join(&file), chunk, now)?;
-                Ok(ShardEntry { file, profiles: chunk.len(), tombstones: None })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Manifest { category: Category::Fingerprint, generation: 1, shards: entries }.write(dir)?;
-        common::sync_dir(dir)?;
+        check_unique(records, &live)?;
+        let mut m = index.manifest.clone();
+        m.generation += 1;
+        write_shards(dir, &mut m, records, 1)?;
+        drop(index);
+        FingerIndex::open(dir)
+    }
+
+    /// Tombstones every finger of the persons (or traces) named by `keys`.
+    /// Returns how many finger records were deleted and the keys that
+    /// matched nothing.
+    ///
+    /// # Errors
+    /// I/O errors; `Corrupt` if a shard cannot be read.
+    pub fn delete(dir: &Path, keys: &[RecordKey]) -> Result<(usize, Vec<RecordKey>)> {
+        let _lock = WriterLock::take(dir)?;
+        let index = FingerIndex::open(dir)?;
+        common::delete_records(dir, &index.manifest, &index.shards, &index.tombstones, keys)
+    }
+
+    /// Rewrites the live records into `shard_count` shards (or as many as
+    /// now), dropping deleted ones, then removes files no longer listed.
+    ///
+    /// # Errors
+    /// I/O errors; `Corrupt` if a shard cannot be read.
+    pub fn compact(dir: &Path, shard_count: Option<usize>) -> Result<FingerIndex> {
+        let _lock = WriterLock::take(dir)?;
+        let index = FingerIndex::open(dir)?;
+        let mut live = Vec::with_capacity(index.live());
+        for (g, tomb) in index.shards.iter().zip(&index.tombstones) {
+            let ids: Vec<usize> = tomb.iter_zeros().collect();
+            live.extend(ids.par_iter().map(|&id| g.record(id)).collect::<Result<Vec<_>>>()?);
+        }
+        let mut m = Manifest { shards: Vec::new(), ..index.manifest.clone() };
+        m.generation += 1;
+        let shards = shard_count.unwrap_or(index.shards.len());
+        drop(index);
+        write_shards(dir, &mut m, &live, shards)?;
+        common::remove_unlisted(dir, &m);
         FingerIndex::open(dir)
     }
 
@@ -246,36 +318,41 @@ impl FingerIndex {
         let Some(limit) = limit else {
             return (0..self.shards.len()).flat_map(|s| (0..self.shards[s].len()).filter(move |&id| eligible(s, id)).map(move |id| (s, id))).collect();
         };
-        let keys: Vec<Vec<u64>> = (0..q.template.len())
+        let keys: Vec<(u8, Vec<u64>)> = (0..q.template.len())
             .map(|i| {
                 let mut k = Vec::new();
                 prefilter::keys(&q.template.lanes().cylinder(i), &mut k);
-                k
+                (prefilter::direction_code(q.template.points[i].angle), k)
             })
             .collect();
+        const BINS: usize = prefilter::ROTATION_BINS;
         let mut voted: Vec<(f32, usize, usize)> = (0..self.shards.len())
             .into_par_iter()
             .flat_map_iter(|s| {
                 let g = &self.shards[s];
-                let (mut votes, mut stamp) = (vec![0u16; g.len()], vec![u16::MAX; g.len()]);
-                for (c, keys) in keys.iter().enumerate() {
+                let mut votes = vec![[0u16; BINS]; g.len()];
+                let mut touched = Vec::new();
+                for (direction, keys) in &keys {
                     for &key in keys {
                         for p in g.postings(key).chunks_exact(4) {
-                            let id = u32::from_le_bytes(p.try_into().expect("4 bytes")) as usize;
-                            if let (Some(st), Some(v)) = (stamp.get_mut(id), votes.get_mut(id)) {
-                                if *st != c as u16 {
-                                    *st = c as u16;
-                                    *v += 1;
-                                }
+                            let p = u32::from_le_bytes(p.try_into().expect("4 bytes"));
+                            let Some(v) = votes.get_mut((p >> 8) as usize) else { continue };
+                            if *v == [0; BINS] {
+                                touched.push((p >> 8) as usize);
                             }
+                            let bin = &mut v[prefilter::rotation_bin(p as u8, *direction)];
+                            *bin = bin.saturating_add(1);
                         }
                     }
                 }
-                votes
+                touched
                     .into_iter()
-                    .enumerate()
-                    .filter(|&(id, v)| v > 0 && eligible(s, id))
-                    .map(|(id, v)| (f32::from(v) / (g.cylinder_count(id).max(1) as f32).sqrt(), s, id))
+                    .filter(|&id| eligible(s, id))
+                    .map(|id| {
+                        let v = &votes[id];
+                        let best = (0..BINS).map(|b| u32::from(v[b]) + u32::from(v[(b + 1) % BINS])).max().unwrap_or(0);
+                        (best as f32 / (g.cylinder_count(id).max(1) as f32).sqrt(), s, id)
+                    })
                     .collect::<Vec<_>>()
             })
             .collect();

@@ -177,41 +177,7 @@ impl Index {
     pub fn delete(dir: &Path, keys: &[RecordKey]) -> Result<(usize, Vec<RecordKey>)> {
         let _lock = WriterLock::take(dir)?;
         let index = Index::open(dir)?;
-        let wanted: HashSet<&str> = keys.iter().map(|k| k.reference.as_str()).collect();
-        let mut found = HashSet::new();
-        let mut m = index.manifest.clone();
-        m.generation += 1;
-        let mut deleted = 0;
-        for (i, (shard, tomb)) in index.shards.iter().zip(&index.tombstones).enumerate() {
-            let mut bits = tomb.clone();
-            let mut changed = false;
-            for id in tomb.iter_zeros() {
-                let reference = shard.reference(id)?;
-                if !wanted.contains(reference) {
-                    continue;
-                }
-                let authority = shard.authority(id)?;
-                let hit = keys.iter().find(|k| k.reference == reference && k.authority.as_deref().is_none_or(|a| a == authority));
-                if let Some(k) = hit {
-                    bits.set(id, true);
-                    found.insert(k.clone());
-                    changed = true;
-                    deleted += 1;
-                }
-            }
-            if changed {
-                let name = format!("del-{:06}-{:06}.tomb", m.generation, i);
-                tombstones::write(&dir.join(&name), &bits)?;
-                m.shards[i].tombstones = Some(name);
-            }
-        }
-        let missing = keys.iter().filter(|k| !found.contains(*k)).cloned().collect();
-        if deleted > 0 {
-            m.write(dir)?;
-            sync_dir(dir)?;
-            remove_unlisted(dir, &m);
-        }
-        Ok((deleted, missing))
+        delete_records(dir, &index.manifest, &index.shards, &index.tombstones, keys)
     }
 
     /// Rewrites the live profiles into `shard_count` new shards (or as many
@@ -293,6 +259,71 @@ impl Index {
         s.bytes += std::fs::metadata(self.dir.join(manifest::FILE)).map_or(0, |m| m.len());
         s
     }
+}
+
+/// What deletion needs of a shard of any category: its records'
+/// reference data.
+pub(crate) trait Records: Sync {
+    /// Reference number of record `id`.
+    fn reference(&self, id: usize) -> Result<&str>;
+    /// Authority of record `id`.
+    fn authority(&self, id: usize) -> Result<&str>;
+}
+
+impl Records for Shard {
+    fn reference(&self, id: usize) -> Result<&str> {
+        Shard::reference(self, id)
+    }
+    fn authority(&self, id: usize) -> Result<&str> {
+        Shard::authority(self, id)
+    }
+}
+
+/// Tombstones every live record of `shards` matching one of `keys` (the
+/// caller holds the writer lock): new tombstone files, then the manifest.
+/// Returns how many records were deleted and the keys that matched nothing.
+pub(crate) fn delete_records<S: Records>(
+    dir: &Path,
+    manifest: &Manifest,
+    shards: &[S],
+    tombstones: &[Tombstones],
+    keys: &[RecordKey],
+) -> Result<(usize, Vec<RecordKey>)> {
+    let wanted: HashSet<&str> = keys.iter().map(|k| k.reference.as_str()).collect();
+    let mut found = HashSet::new();
+    let mut m = manifest.clone();
+    m.generation += 1;
+    let mut deleted = 0;
+    for (i, (shard, tomb)) in shards.iter().zip(tombstones).enumerate() {
+        let mut bits = tomb.clone();
+        let mut changed = false;
+        for id in tomb.iter_zeros() {
+            let reference = shard.reference(id)?;
+            if !wanted.contains(reference) {
+                continue;
+            }
+            let authority = shard.authority(id)?;
+            let hit = keys.iter().find(|k| k.reference == reference && k.authority.as_deref().is_none_or(|a| a == authority));
+            if let Some(k) = hit {
+                bits.set(id, true);
+                found.insert(k.clone());
+                changed = true;
+                deleted += 1;
+            }
+        }
+        if changed {
+            let name = format!("del-{:06}-{:06}.tomb", m.generation, i);
+            tombstones::write(&dir.join(&name), &bits)?;
+            m.shards[i].tombstones = Some(name);
+        }
+    }
+    let missing = keys.iter().filter(|k| !found.contains(*k)).cloned().collect();
+    if deleted > 0 {
+        m.write(dir)?;
+        sync_dir(dir)?;
+        remove_unlisted(dir, &m);
+    }
+    Ok((deleted, missing))
 }
 
 /// Refuses a profile whose (authority, reference) repeats within `profiles`
