@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use hitdex_datasets::fingerprint::{self as synthetic, FingerprintConfig};
 use hitdex_engine::dna::Kind;
-use hitdex_engine::fingerprint::{Cylinders, Encoded, FingerIndex, FingerRecord, QueryFinger, SearchParams};
+use hitdex_engine::fingerprint::{Candidate, Cylinders, Encoded, FingerIndex, FingerRecord, QueryFinger, SearchParams};
 use hitdex_engine::Result;
 use rayon::prelude::*;
 
@@ -22,8 +22,9 @@ pub struct SearchBench {
     pub queries: u32,
     /// Of those, how many also run exhaustively.
     pub exhaustive: u32,
-    /// Records scored per query after the pre-filter.
-    pub shortlist: usize,
+    /// Records scored per query after the pre-filter: each length is a
+    /// run over every query.
+    pub shortlists: Vec<usize>,
     /// Shards.
     pub shards: usize,
     /// Generator seed.
@@ -39,16 +40,25 @@ pub struct SearchReport {
     pub build_seconds: f64,
     /// Index bytes per finger.
     pub bytes_per_finger: f64,
-    /// Per-query seconds with the pre-filter, sorted.
-    pub latencies: Vec<f64>,
-    /// Queries whose mate ranked first, with the pre-filter.
-    pub rank1: u32,
-    /// Of the exhaustive sample: mate first exhaustively, and with the pre-filter.
+    /// One run per shortlist length.
+    pub runs: Vec<ShortlistRun>,
+    /// Queries of the exhaustive sample whose mate ranked first exhaustively.
     pub exhaustive_rank1: u32,
-    /// The pre-filtered rank-1 count on the same sample.
-    pub sample_rank1: u32,
     /// Seconds per exhaustive query.
     pub exhaustive_seconds: f64,
+}
+
+/// The queries searched with one shortlist length.
+#[derive(Debug, Clone, Default)]
+pub struct ShortlistRun {
+    /// Records scored per query after the pre-filter.
+    pub shortlist: usize,
+    /// Per-query seconds, sorted.
+    pub latencies: Vec<f64>,
+    /// Queries whose mate ranked first.
+    pub rank1: u32,
+    /// The same count on the exhaustive sample.
+    pub sample_rank1: u32,
 }
 
 impl SearchBench {
@@ -82,26 +92,29 @@ impl SearchBench {
         report.build_seconds = t.elapsed().as_secs_f64();
         drop(records);
         report.bytes_per_finger = index.stats().bytes as f64 / f64::from(self.fingers);
-        progress("search with the pre-filter");
-        let params = SearchParams { top: 10, threshold: 0.0, shortlist: Some(self.shortlist) };
-        let exhaustive = SearchParams { shortlist: None, ..params };
-        for (k, (mate, probe)) in probes.iter().enumerate() {
-            let query = [QueryFinger { finger: 0, template: probe.clone() }];
-            let t = Instant::now();
-            let found = index.search(&query, &params)?;
-            report.latencies.push(t.elapsed().as_secs_f64());
-            let first = found.first().is_some_and(|c| &c.reference == mate);
-            report.rank1 += u32::from(first);
-            if (k as u32) < self.exhaustive {
+        let params = |shortlist| SearchParams { top: 10, threshold: 0.0, shortlist };
+        let query = |probe: &Encoded| [QueryFinger { finger: 0, template: probe.clone() }];
+        let first = |found: &[Candidate], mate: &str| found.first().is_some_and(|c| c.reference == mate);
+        let sample = (self.exhaustive as usize).min(probes.len());
+        for &shortlist in &self.shortlists {
+            progress(&format!("search, shortlist {shortlist}"));
+            let mut run = ShortlistRun { shortlist, ..ShortlistRun::default() };
+            for (k, (mate, probe)) in probes.iter().enumerate() {
                 let t = Instant::now();
-                let all = index.search(&query, &exhaustive)?;
-                report.exhaustive_seconds += t.elapsed().as_secs_f64();
-                report.exhaustive_rank1 += u32::from(all.first().is_some_and(|c| &c.reference == mate));
-                report.sample_rank1 += u32::from(first);
+                let found = index.search(&query(probe), &params(Some(shortlist)))?;
+                run.latencies.push(t.elapsed().as_secs_f64());
+                run.rank1 += u32::from(first(&found, mate));
+                run.sample_rank1 += u32::from(k < sample && first(&found, mate));
             }
+            run.latencies.sort_by(f64::total_cmp);
+            report.runs.push(run);
         }
-        report.exhaustive_seconds /= f64::from(self.exhaustive.min(probes.len() as u32).max(1));
-        report.latencies.sort_by(f64::total_cmp);
+        progress("search exhaustively");
+        let t = Instant::now();
+        for (mate, probe) in &probes[..sample] {
+            report.exhaustive_rank1 += u32::from(first(&index.search(&query(probe), &params(None))?, mate));
+        }
+        report.exhaustive_seconds = t.elapsed().as_secs_f64() / sample.max(1) as f64;
         Ok(report)
     }
 }

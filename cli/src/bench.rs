@@ -104,9 +104,10 @@ pub struct FingerprintArgs {
     /// Of the queries, how many also run exhaustively (no pre-filter).
     #[arg(long, default_value_t = 20)]
     pub exhaustive: u32,
-    /// Records scored per query after the pre-filter.
-    #[arg(long, default_value_t = 2000)]
-    pub shortlist: usize,
+    /// Records scored per query after the pre-filter; several lengths
+    /// (comma-separated) search every query once each.
+    #[arg(long, value_delimiter = ',', default_value = "2000")]
+    pub shortlist: Vec<usize>,
     /// Shards of the index; default: one per CPU.
     #[arg(long)]
     pub shards: Option<usize>,
@@ -143,7 +144,7 @@ impl FingerprintArgs {
             fingers: self.fingers,
             queries: self.queries,
             exhaustive: self.exhaustive,
-            shortlist: self.shortlist,
+            shortlists: self.shortlist.clone(),
             shards,
             seed: self.seed,
         };
@@ -236,7 +237,7 @@ fn percent(part: u32, whole: usize) -> f64 {
 
 /// The fingerprint report as a Markdown table, like the DNA one.
 fn print_fingerprint_report(args: &FingerprintArgs, r: &SearchReport, peak: Option<u64>) {
-    let queries = r.latencies.len();
+    let queries = r.runs.first().map_or(0, |run| run.latencies.len());
     let sample = (args.exhaustive as usize).min(queries);
     println!("| figure | value |");
     println!("|---|---|");
@@ -244,21 +245,20 @@ fn print_fingerprint_report(args: &FingerprintArgs, r: &SearchReport, peak: Opti
     println!("| generate + encode gallery | {:.2} s |", r.encode_seconds);
     println!("| build index | {:.2} s |", r.build_seconds);
     println!("| index size | {:.0} bytes/finger |", r.bytes_per_finger);
-    println!(
-        "| query p50 / p99, pre-filtered ({queries} queries, shortlist {}) | {:.2} ms / {:.2} ms |",
-        args.shortlist,
-        1e3 * percentile(&r.latencies, 0.50),
-        1e3 * percentile(&r.latencies, 0.99)
-    );
-    println!("| rank-1 identification, pre-filtered | {:.1} % ({} of {queries}) |", percent(r.rank1, queries), r.rank1);
-    if sample > 0 {
+    for run in &r.runs {
         println!(
-            "| rank-1 on the exhaustive sample ({sample} queries): exhaustive / pre-filtered | {:.1} % / {:.1} % ({} / {} of {sample}) |",
-            percent(r.exhaustive_rank1, sample),
-            percent(r.sample_rank1, sample),
-            r.exhaustive_rank1,
-            r.sample_rank1
+            "| shortlist {}: query p50 / p99 ({queries} queries) | {:.2} ms / {:.2} ms |",
+            run.shortlist,
+            1e3 * percentile(&run.latencies, 0.50),
+            1e3 * percentile(&run.latencies, 0.99)
         );
+        println!("| shortlist {}: rank-1 identification | {:.1} % ({} of {queries}) |", run.shortlist, percent(run.rank1, queries), run.rank1);
+        if sample > 0 {
+            println!("| shortlist {}: rank-1 on the exhaustive sample | {:.1} % ({} of {sample}) |", run.shortlist, percent(run.sample_rank1, sample), run.sample_rank1);
+        }
+    }
+    if sample > 0 {
+        println!("| exhaustive: rank-1 on the sample | {:.1} % ({} of {sample}) |", percent(r.exhaustive_rank1, sample), r.exhaustive_rank1);
         println!("| exhaustive query | {:.3} s per query |", r.exhaustive_seconds);
     }
     if let Some(p) = peak {

@@ -157,15 +157,16 @@ fn fingerprint_input_errors_are_named() {
 
 #[test]
 fn bench_fingerprint_prints_its_figures() {
-    let out = ok(&["bench", "fingerprint", "--fingers", "300", "--queries", "20", "--exhaustive", "5"]);
+    let out = ok(&["bench", "fingerprint", "--fingers", "300", "--queries", "20", "--exhaustive", "5", "--shortlist", "10,50"]);
     for figure in [
         "| gallery | 300 fingers |",
         "| generate + encode gallery |",
         "| build index |",
         "bytes/finger |",
-        "| query p50 / p99, pre-filtered (20 queries, shortlist 2000) |",
-        "| rank-1 identification, pre-filtered |",
-        "| rank-1 on the exhaustive sample (5 queries): exhaustive / pre-filtered |",
+        "| shortlist 10: query p50 / p99 (20 queries) |",
+        "| shortlist 50: rank-1 identification |",
+        "| shortlist 50: rank-1 on the exhaustive sample |",
+        "| exhaustive: rank-1 on the sample |",
         "| exhaustive query |",
     ] {
         assert!(out.contains(figure), "no {figure:?} in:\n{out}");
