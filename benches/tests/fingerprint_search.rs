@@ -43,10 +43,10 @@ fn mates_are_found_first_and_the_shard_count_does_not_matter() {
         exhaustive_first += usize::from(first(exhaustive));
         filtered_first += usize::from(first(filtered));
     }
-    // 100 probes. Measured: exhaustive 96, a 10 % shortlist 82 (the
+    // 100 probes. Measured: exhaustive 96, a 10 % shortlist 87 (the
     // pre-filter's recall is its known weakness, benches/RESULTS.md).
     assert!(exhaustive_first >= 90, "exhaustive rank-1 {exhaustive_first} of 100");
-    assert!(filtered_first >= 75, "pre-filtered rank-1 {filtered_first} of 100");
+    assert!(filtered_first >= 80, "pre-filtered rank-1 {filtered_first} of 100");
     assert!(filtered_first <= exhaustive_first + 3);
 }
 

@@ -154,6 +154,8 @@ pub fn search(args: &SearchArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.threshold) {
         bail!("--threshold must lie between 0 and 1");
     }
+    // Opening is cheap and fails fast on a wrong path or category.
+    let idx = phase("open index", || FingerIndex::open(&args.index)).with_context(|| format!("cannot open index {}", args.index.display()))?;
     let entries = phase("read queries", || manifest::read_path(&args.queries, manifest::Mode::Query))?;
     let templates = phase("read templates", || manifest::templates(&entries, None))?;
     // One query per reference, in order of first appearance.
@@ -165,7 +167,6 @@ pub fn search(args: &SearchArgs) -> Result<()> {
             None => queries.push((e.reference.clone(), vec![finger])),
         }
     }
-    let idx = phase("open index", || FingerIndex::open(&args.index)).with_context(|| format!("cannot open index {}", args.index.display()))?;
     if !args.no_verify {
         phase("verify index", || idx.verify()).context("the index failed its integrity check; run `hitdex index verify`")?;
     }

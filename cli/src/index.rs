@@ -60,8 +60,9 @@ pub enum Op {
         #[arg(long)]
         authority: Option<String>,
     },
-    /// Delete profiles by reference (tombstones, applied at once to searches;
-    /// `compact` removes them from disk).
+    /// Delete records by reference (tombstones, applied at once to searches;
+    /// `compact` removes them from disk). In a fingerprint index every
+    /// finger of the reference goes.
     ///
     /// The file has one reference per line, or `authority,reference` to
     /// name the holder; blank lines and lines starting with # are ignored.
@@ -74,7 +75,7 @@ pub enum Op {
         #[arg(long)]
         references: PathBuf,
     },
-    /// Rewrite the index without its deleted profiles.
+    /// Rewrite the index without its deleted records.
     Compact {
         /// The index directory.
         #[arg(long)]
@@ -155,7 +156,7 @@ pub fn run(op: Op) -> Result<()> {
         Op::Verify { index } if is_fingerprint(&index)? => {
             let idx = FingerIndex::open(&index).with_context(|| format!("cannot open index {}", index.display()))?;
             phase("verify", || idx.verify())?;
-            println!("ok: {} shards, {} finger records, every checksum, offset and template verified", idx.shards().len(), idx.live());
+            println!("ok: fingerprint index, {} shards, {} finger records, every checksum, offset and template verified", idx.shards().len(), idx.live());
         }
         Op::Stats { index } if is_fingerprint(&index)? => {
             let idx = FingerIndex::open(&index).with_context(|| format!("cannot open index {}", index.display()))?;

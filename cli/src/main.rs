@@ -18,8 +18,8 @@ use clap::{Parser, Subcommand};
 
 /// Hitdex: is there a hit, and who holds the data?
 ///
-/// A forensic matching engine over a memory-mapped, sharded index of DNA
-/// profiles. Answers name only reference numbers and the authority that
+/// A forensic matching engine over memory-mapped, sharded indexes of DNA
+/// profiles and of finger minutiae templates. Answers name only reference numbers and the authority that
 /// holds the record, never personal data.
 #[derive(Parser)]
 #[command(name = "hitdex", version, propagate_version = true)]

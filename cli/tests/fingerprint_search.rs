@@ -73,8 +73,7 @@ fn generated_fingers_index_and_search_end_to_end() {
 
     for idx in [&index, &from_dir] {
         let verified = ok(&["index", "verify", "--index", s(idx)]);
-        // `verify` says "finger records", not "fingerprint".
-        assert!(verified.starts_with("ok") && verified.contains("60 finger records"), "{verified}");
+        assert!(verified.starts_with("ok: fingerprint index") && verified.contains("60 finger records"), "{verified}");
         let stats = ok(&["index", "stats", "--index", s(idx)]);
         assert!(stats.contains("category   fingerprint") && stats.contains("60 live fingers"), "{stats}");
     }

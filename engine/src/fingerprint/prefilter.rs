@@ -8,11 +8,12 @@
 //! similarity J share it with probability J^PER_KEY). Each key of a probe
 //! cylinder that meets a key of a gallery cylinder is a vote for the
 //! gallery template *and a rotation*: the difference of the two minutiae's
-//! directions, in [`ROTATION_BINS`] bins. Mated cylinders agree on the
+//! directions, in [`ROTATION_BINS`] bins, weighted by how rare the key is
+//! in the index (`ln(records / postings)`). Mated cylinders agree on the
 //! rotation, chance meetings spread over all of them, so a template's
-//! pre-filter score is its best pair of neighbouring bins (divided by the
-//! square root of its cylinder count, so big templates do not win by
-//! size). Only the best-scored templates go on to the matcher.
+//! pre-filter score is its best pair of neighbouring bins, divided by its
+//! cylinder count (so big templates do not win by size). Only the
+//! best-scored templates go on to the matcher.
 //!
 //! Mated cylinders have a median Jaccard similarity of 0.29 on synthetic
 //! impressions, random pairs 0.04 (`benches/RESULTS.md`); keys are stored

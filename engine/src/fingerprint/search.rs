@@ -318,31 +318,39 @@ impl FingerIndex {
         let Some(limit) = limit else {
             return (0..self.shards.len()).flat_map(|s| (0..self.shards[s].len()).filter(move |&id| eligible(s, id)).map(move |id| (s, id))).collect();
         };
-        let keys: Vec<(u8, Vec<u64>)> = (0..q.template.len())
-            .map(|i| {
-                let mut k = Vec::new();
-                prefilter::keys(&q.template.lanes().cylinder(i), &mut k);
-                (prefilter::direction_code(q.template.points[i].angle), k)
-            })
-            .collect();
+        // Each key of each query cylinder, with the query minutia's
+        // direction and the key's weight: rare keys say more (an inverse
+        // document frequency over the whole index, so the same in every
+        // shard layout).
+        let records = self.manifest.profiles().max(1) as f32;
+        let mut keys: Vec<(u8, u64, f32)> = Vec::new();
+        for i in 0..q.template.len() {
+            let mut k = Vec::new();
+            prefilter::keys(&q.template.lanes().cylinder(i), &mut k);
+            let direction = prefilter::direction_code(q.template.points[i].angle);
+            for key in k {
+                let postings: usize = self.shards.iter().map(|g| g.postings(key).len() / 4).sum();
+                let weight = (records / postings.max(1) as f32).ln();
+                if weight > 0.0 {
+                    keys.push((direction, key, weight));
+                }
+            }
+        }
         const BINS: usize = prefilter::ROTATION_BINS;
         let mut voted: Vec<(f32, usize, usize)> = (0..self.shards.len())
             .into_par_iter()
             .flat_map_iter(|s| {
                 let g = &self.shards[s];
-                let mut votes = vec![[0u16; BINS]; g.len()];
+                let mut votes = vec![[0f32; BINS]; g.len()];
                 let mut touched = Vec::new();
-                for (direction, keys) in &keys {
-                    for &key in keys {
-                        for p in g.postings(key).chunks_exact(4) {
-                            let p = u32::from_le_bytes(p.try_into().expect("4 bytes"));
-                            let Some(v) = votes.get_mut((p >> 8) as usize) else { continue };
-                            if *v == [0; BINS] {
-                                touched.push((p >> 8) as usize);
-                            }
-                            let bin = &mut v[prefilter::rotation_bin(p as u8, *direction)];
-                            *bin = bin.saturating_add(1);
+                for &(direction, key, weight) in &keys {
+                    for p in g.postings(key).chunks_exact(4) {
+                        let p = u32::from_le_bytes(p.try_into().expect("4 bytes"));
+                        let Some(v) = votes.get_mut((p >> 8) as usize) else { continue };
+                        if *v == [0.0; BINS] {
+                            touched.push((p >> 8) as usize);
                         }
+                        v[prefilter::rotation_bin(p as u8, direction)] += weight;
                     }
                 }
                 touched
@@ -350,8 +358,8 @@ impl FingerIndex {
                     .filter(|&id| eligible(s, id))
                     .map(|id| {
                         let v = &votes[id];
-                        let best = (0..BINS).map(|b| u32::from(v[b]) + u32::from(v[(b + 1) % BINS])).max().unwrap_or(0);
-                        (best as f32 / (g.cylinder_count(id).max(1) as f32).sqrt(), s, id)
+                        let best = (0..BINS).map(|b| v[b] + v[(b + 1) % BINS]).fold(0.0, f32::max);
+                        (best / g.cylinder_count(id).max(1) as f32, s, id)
                     })
                     .collect::<Vec<_>>()
             })
