@@ -287,7 +287,8 @@ fn check_brute_force(db: &[Profile], queries: &[Profile], answers: &[Vec<Hit>], 
     Ok(queries.len())
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
+/// The `p` quantile of `sorted` (nearest rank; NaN when empty).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+    sorted.get(i).copied().unwrap_or(f64::NAN)
 }

@@ -116,7 +116,7 @@ fn deleted_fingers_are_not_found_and_compaction_keeps_the_rest() {
     assert_eq!(added.live(), 20);
     // A finger already stored is refused.
     let err = FingerIndex::add(&path, &[record("P3", 2, &pairs[29].0)]).unwrap_err();
-    assert!(err.to_string().contains("given twice"), "{err}");
+    assert!(err.to_string().contains("finger 2 of reference P3 of authority XX is already in the index"), "{err}");
     let params = SearchParams { top: 1, threshold: 0.0, shortlist: Some(5) };
     let query = |p: usize| [QueryFinger { finger: 1, template: pairs[p].1.clone() }];
     let first = |index: &FingerIndex, p: usize| index.search(&query(p), &params).unwrap().first().map(|c| c.reference.clone());
@@ -136,5 +136,39 @@ fn deleted_fingers_are_not_found_and_compaction_keeps_the_rest() {
     assert_eq!((compacted.live(), compacted.stats().deleted, compacted.shards().len()), (18, 0, 1));
     for p in (0..10).filter(|&p| p != 3) {
         assert_eq!(first(&compacted, p), before[p], "person {p}");
+    }
+}
+
+#[test]
+fn unverified_damage_gives_errors_or_answers_but_never_panics() {
+    // Search does not re-hash shards: damaged offsets, points, cylinders or
+    // postings must give an error or an answer, never a panic. The file is
+    // mostly the pre-filter's bucket offsets (4 MiB), sampled more thinly.
+    let pairs = fingers(20, 15);
+    let records: Vec<FingerRecord> = pairs.iter().enumerate().map(|(i, (g, _))| record(&format!("F{i}"), (i % 11) as u8, g)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("i");
+    FingerIndex::build(&path, &records, 1).unwrap();
+    let shard = std::fs::read_dir(&path).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "hdx")).unwrap();
+    let original = std::fs::read(&shard).unwrap();
+    // Section 12 (the bucket offsets): offset and length from the table after the 64-byte header.
+    let word = |at: usize| u64::from_le_bytes(original[at..at + 8].try_into().unwrap()) as usize;
+    let (buckets, buckets_len) = (word(64 + 16 * 12), word(64 + 16 * 12 + 8));
+    let outside = (0..buckets).chain(buckets + buckets_len..original.len());
+    let places: Vec<usize> = outside.clone().step_by(outside.count() / 400 + 1).chain((buckets..buckets + buckets_len).step_by(65_537)).collect();
+    let query = [QueryFinger { finger: 0, template: pairs[3].1.clone() }];
+    for (k, &at) in places.iter().enumerate() {
+        let mut bytes = original.clone();
+        bytes[at] = bytes[at].wrapping_add(0x5b);
+        std::fs::write(&shard, &bytes).unwrap();
+        if let Ok(index) = FingerIndex::open(&path) {
+            for shortlist in [Some(5), None] {
+                let _ = index.search(&query, &SearchParams { top: 3, threshold: 0.0, shortlist });
+            }
+            if k % 8 == 0 {
+                // And verify finds every change.
+                assert!(matches!(index.verify(), Err(Error::Corrupt { .. })), "byte {at}");
+            }
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, Subcommand};
 use hitdex_benches::dna::{self, Config, Progress as _, Report};
+use hitdex_benches::dna::percentile;
 use hitdex_benches::fingerprint_search::{SearchBench, SearchReport};
 use hitdex_benches::memory;
 use hitdex_engine::dna::MatchParams;
@@ -106,8 +107,8 @@ pub struct FingerprintArgs {
     pub exhaustive: u32,
     /// Records scored per query after the pre-filter; several lengths
     /// (comma-separated) search every query once each.
-    #[arg(long, value_delimiter = ',', default_value = "2000")]
-    pub shortlist: Vec<usize>,
+    #[arg(long, value_delimiter = ',', default_value = "2000", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shortlist: Vec<u32>,
     /// Shards of the index; default: one per CPU.
     #[arg(long)]
     pub shards: Option<usize>,
@@ -144,7 +145,7 @@ impl FingerprintArgs {
             fingers: self.fingers,
             queries: self.queries,
             exhaustive: self.exhaustive,
-            shortlists: self.shortlist.clone(),
+            shortlists: self.shortlist.iter().map(|&s| s as usize).collect(),
             shards,
             seed: self.seed,
         };
@@ -226,11 +227,6 @@ pub fn print_report(r: &Report) {
 }
 
 /// Nearest-rank percentile of sorted values (as the DNA bench's).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
-    sorted.get(i).copied().unwrap_or(f64::NAN)
-}
-
 fn percent(part: u32, whole: usize) -> f64 {
     100.0 * f64::from(part) / whole.max(1) as f64
 }

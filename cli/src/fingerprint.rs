@@ -99,7 +99,7 @@ pub fn read_records(input: &Path, authority: Option<&str>) -> Result<Vec<FingerR
         }
     })?;
     let templates = phase("read templates", || manifest::templates(&entries, None))?;
-    let added = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as u32);
+    let added = hitdex_engine::index::now() as u32;
     Ok(phase("encode", || {
         entries
             .into_par_iter()
@@ -140,8 +140,8 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 0.0)]
     threshold: f32,
     /// Records per query finger scored after the pre-filter.
-    #[arg(long, default_value_t = 2000, conflicts_with = "exhaustive")]
-    shortlist: usize,
+    #[arg(long, default_value_t = 2000, conflicts_with = "exhaustive", value_parser = clap::value_parser!(u32).range(1..))]
+    shortlist: u32,
     /// Score every record (no pre-filter): slow on a large gallery.
     #[arg(long)]
     exhaustive: bool,
@@ -158,19 +158,21 @@ pub fn search(args: &SearchArgs) -> Result<()> {
     let idx = phase("open index", || FingerIndex::open(&args.index)).with_context(|| format!("cannot open index {}", args.index.display()))?;
     let entries = phase("read queries", || manifest::read_path(&args.queries, manifest::Mode::Query))?;
     let templates = phase("read templates", || manifest::templates(&entries, None))?;
-    // One query per reference, in order of first appearance.
+    // One query per (authority, reference), in order of first appearance.
     let mut queries: Vec<(String, Vec<QueryFinger>)> = Vec::new();
+    let mut index_of = std::collections::HashMap::new();
     for (e, (finger, t)) in entries.iter().zip(&templates) {
         let finger = QueryFinger { finger: *finger, template: Encoded::new(t) };
-        match queries.iter_mut().find(|(r, _)| *r == e.reference) {
-            Some((_, fingers)) => fingers.push(finger),
-            None => queries.push((e.reference.clone(), vec![finger])),
-        }
+        let at = *index_of.entry((&e.authority, &e.reference)).or_insert_with(|| {
+            queries.push((e.reference.clone(), Vec::new()));
+            queries.len() - 1
+        });
+        queries[at].1.push(finger);
     }
     if !args.no_verify {
         phase("verify index", || idx.verify()).context("the index failed its integrity check; run `hitdex index verify`")?;
     }
-    let params = SearchParams { top: args.top as usize, threshold: args.threshold, shortlist: (!args.exhaustive).then_some(args.shortlist) };
+    let params = SearchParams { top: args.top as usize, threshold: args.threshold, shortlist: (!args.exhaustive).then_some(args.shortlist as usize) };
     let mut out = BufWriter::new(std::io::stdout().lock());
     let answers = phase("search", || queries.iter().map(|(_, q)| idx.search(q, &params)).collect::<Result<Vec<_>, _>>())?;
     for ((reference, query), candidates) in queries.iter().zip(&answers) {

@@ -10,8 +10,10 @@
 //! cylinder of that key ([`super::prefilter`]): `id << 8 | direction`,
 //! ascending, the direction that of the cylinder's minutia.
 //!
-//! Opening checks the container and every section's length; accessors
-//! never index out of bounds on bytes that have not been verified.
+//! Opening checks the container and the length of every section whose
+//! length the header fixes (the string heaps, cylinders and postings only
+//! for whole entries); accessors never index out of bounds on bytes that
+//! have not been verified, and [`Gallery::verify`] checks every offset.
 
 use std::path::Path;
 
@@ -26,14 +28,16 @@ use crate::index::container::{self, u32_at, Category, Header, Mapped};
 use crate::kernels::fingerprint::{Lanes, STRIDE};
 use crate::{Error, Result};
 
-/// Records per shard: a posting keeps an id in 24 bits.
-pub const MAX_RECORDS: usize = (1 << 24) - 1;
+/// Records per shard (a posting keeps an id in 24 bits, and a shard's
+/// postings, about 1,700 a record, are counted in `u32`; an index of more
+/// fingers has more shards).
+pub const MAX_RECORDS: usize = 1 << 21;
 /// Bytes of one stored point: x, y, direction.
 const POINT_BYTES: usize = 12;
 /// Bytes of one row of a block of four cylinders.
 const ROW_BYTES: usize = 32;
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Section {
     RefOffsets,
     RefHeap,
@@ -78,6 +82,9 @@ pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> 
     if n > MAX_RECORDS {
         return Err(Error::Invalid(format!("a fingerprint shard holds at most {MAX_RECORDS} records, got {n}")));
     }
+    if let Some(r) = records.iter().find(|r| !r.template.is_consistent()) {
+        return Err(Error::Invalid(format!("finger {} of reference {}: inconsistent cylinders", r.finger, r.reference)));
+    }
     let mut refs = Strings::default();
     let mut auths = Strings::default();
     let mut authority_index = std::collections::HashMap::new();
@@ -94,7 +101,7 @@ pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> 
         if a == next {
             auths.push(&r.authority)?;
         }
-        let a = u16::try_from(a).map_err(|_| Error::Invalid("more than 65,535 authorities in one shard".into()))?;
+        let a = u16::try_from(a).map_err(|_| Error::Invalid("more than 65,536 authorities in one shard".into()))?;
         authority_ids.extend_from_slice(&a.to_le_bytes());
         kinds.push(u8::from(r.kind == Kind::Trace));
         fingers.push(r.finger);
@@ -118,7 +125,7 @@ pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> 
     block_starts.extend_from_slice(&total_blocks.to_le_bytes());
     refs.finish()?;
     auths.finish()?;
-    let (bucket_count, buckets, postings) = postings(records);
+    let (bucket_count, buckets, postings) = postings(records)?;
     let sections: [&[u8]; SECTIONS] = [
         &refs.offsets,
         &refs.heap,
@@ -142,7 +149,7 @@ pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> 
 /// The pre-filter's posting table: bucket count, bucket starts (`u32`,
 /// one more than buckets) and postings (`u32`: record id << 8 | minutia
 /// direction, ascending within a bucket, no repeats).
-fn postings(records: &[FingerRecord]) -> (u32, Vec<u8>, Vec<u8>) {
+fn postings(records: &[FingerRecord]) -> Result<(u32, Vec<u8>, Vec<u8>)> {
     // The same buckets in every shard: which keys share a bucket must not
     // depend on how records are split, or the votes (and so the answers)
     // would.
@@ -156,15 +163,20 @@ fn postings(records: &[FingerRecord]) -> (u32, Vec<u8>, Vec<u8>) {
         per_record.concat()
     };
     let blocks = records.len().div_ceil(BLOCK);
-    let mut starts = vec![0u32; count as usize + 1];
+    let mut counts = vec![0u64; count as usize + 1];
     for b in 0..blocks {
         for (bucket, _) in block(b) {
-            starts[bucket as usize + 1] += 1;
+            counts[bucket as usize + 1] += 1;
         }
     }
     for i in 0..count as usize {
-        starts[i + 1] += starts[i];
+        counts[i + 1] += counts[i];
     }
+    let total = counts[count as usize];
+    if total > u64::from(u32::MAX) {
+        return Err(Error::Invalid(format!("{} records post {total} pre-filter keys, more than a shard can hold; use more shards", records.len())));
+    }
+    let starts: Vec<u32> = counts.into_iter().map(|c| c as u32).collect();
     let mut fill = starts.clone();
     let mut postings = vec![0u8; starts[count as usize] as usize * 4];
     for b in 0..blocks {
@@ -174,7 +186,7 @@ fn postings(records: &[FingerRecord]) -> (u32, Vec<u8>, Vec<u8>) {
             fill[bucket as usize] += 1;
         }
     }
-    (count, starts.iter().flat_map(|x| x.to_le_bytes()).collect(), postings)
+    Ok((count, starts.iter().flat_map(|x| x.to_le_bytes()).collect(), postings))
 }
 
 /// The `(bucket, posting)` pairs of record `id`, sorted, without repeats.
@@ -235,7 +247,7 @@ impl Gallery {
         let file = container::open(path, Category::Fingerprint, SECTIONS)?;
         let [n, points, buckets] = file.header.fields;
         if n > MAX_RECORDS as u64 || points > u64::from(u32::MAX) || buckets != u64::from(prefilter::BUCKETS) {
-            return Err(Error::corrupt(path, "impossible counts in header"));
+            return Err(Error::corrupt(path, format!("impossible counts in header: {n} records (at most {MAX_RECORDS}), {points} points, {buckets} buckets (expected {})", prefilter::BUCKETS)));
         }
         let (n, points) = (n as usize, points as usize);
         let g = Gallery { file, n, bucket_count: buckets as u32 };
@@ -253,11 +265,13 @@ impl Gallery {
         for (s, len) in lengths {
             let got = g.section(s).len();
             if got != len {
-                return Err(Error::corrupt(path, format!("section {} is {got} bytes, expected {len}", s as usize)));
+                return Err(Error::corrupt(path, format!("section {s:?} is {got} bytes, expected {len}")));
             }
         }
-        if !g.section(Section::Postings).len().is_multiple_of(4) || !g.section(Section::Lanes).len().is_multiple_of(STRIDE * ROW_BYTES) {
-            return Err(Error::corrupt(path, "postings or cylinders section has a partial entry"));
+        for (s, unit) in [(Section::Postings, 4), (Section::Lanes, STRIDE * ROW_BYTES)] {
+            if !g.section(s).len().is_multiple_of(unit) {
+                return Err(Error::corrupt(path, format!("section {s:?} has a partial entry")));
+            }
         }
         Ok(g)
     }
@@ -401,7 +415,7 @@ impl Gallery {
     /// Recomputes the digest and checks every stored offset and template.
     ///
     /// # Errors
-    /// `Corrupt` naming the first check that failed.
+    /// `Corrupt` naming a check that failed.
     pub fn verify(&self) -> Result<()> {
         container::verify(&self.file)?;
         (0..self.n).into_par_iter().try_for_each(|id| {

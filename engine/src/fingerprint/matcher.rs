@@ -144,12 +144,21 @@ impl Cylinders {
         Cylinders { points, lanes: Lanes::new(&cylinders) }
     }
 
-    /// Cylinders rebuilt from stored parts: `None` if the counts disagree
-    /// or the points are not sorted by direction in `0..2π`.
+    /// Cylinders rebuilt from stored parts: `None` unless
+    /// [consistent](Self::is_consistent).
     pub fn from_parts(points: Vec<Point>, lanes: Lanes) -> Option<Cylinders> {
-        let sorted = points.windows(2).all(|w| w[0].angle <= w[1].angle);
-        let in_range = points.iter().all(|p| (0.0..std::f32::consts::TAU).contains(&p.angle) && p.x.is_finite() && p.y.is_finite());
-        (lanes.blocks() == points.len().div_ceil(4) && sorted && in_range).then_some(Cylinders { points, lanes })
+        let c = Cylinders { points, lanes };
+        c.is_consistent().then_some(c)
+    }
+
+    /// Whether this could be an encoding: one cylinder per point, at most
+    /// [`MAX_MINUTIAE`], points sorted by direction in `0..2π` at finite
+    /// positions.
+    pub fn is_consistent(&self) -> bool {
+        let p = &self.points;
+        let sorted = p.windows(2).all(|w| w[0].angle <= w[1].angle);
+        let in_range = p.iter().all(|p| (0.0..std::f32::consts::TAU).contains(&p.angle) && p.x.is_finite() && p.y.is_finite());
+        p.len() <= MAX_MINUTIAE && self.lanes.blocks() == p.len().div_ceil(4) && sorted && in_range
     }
 
     /// Number of cylinders.
@@ -249,25 +258,33 @@ fn sigmoid(v: f32, mu: f32, tau: f32) -> f32 {
 }
 
 /// How compatible pair (i1, j1) is with pair (i2, j2) of templates a and
-/// b: the two minutiae are as far apart, and turned the same way relative
-/// to each other and to the line joining them, in both templates. Far
-/// outside the sigmoids' slopes the answer is 0 without computing them
-/// (below 1e-4 of their product at the cut-offs).
-fn compatibility(a: &Encoded, b: &Encoded, (i1, j1): (usize, usize), (i2, j2): (usize, usize)) -> f32 {
+/// b, and the other way round: the two minutiae are as far apart, and
+/// turned the same way relative to each other and to the line joining
+/// them, in both templates. Distance and turn are the same both ways (bit
+/// for bit), the bearings are not. Far outside the sigmoids' slopes the
+/// answer is 0 without computing them (below 1e-4 of their product at the
+/// cut-offs).
+fn compatibilities(a: &Encoded, b: &Encoded, (i1, j1): (usize, usize), (i2, j2): (usize, usize)) -> (f32, f32) {
     use std::f32::consts::PI;
+    const CUT: f32 = 0.6;
     let stretch = f32::from(a.distance(i1, i2).abs_diff(b.distance(j1, j2))) / DISTANCE_STEPS;
     if stretch > 12.0 {
-        return 0.0;
+        return (0.0, 0.0);
     }
     let turn = angle_difference(angle_difference(a.points[i1].angle, a.points[i2].angle), angle_difference(b.points[j1].angle, b.points[j2].angle)).abs();
-    if turn > 0.6 {
-        return 0.0;
+    if turn > CUT {
+        return (0.0, 0.0);
     }
-    let bearing = f32::from((a.bearing(i1, i2).wrapping_sub(b.bearing(j1, j2)) as i16).unsigned_abs()) * BEARING_STEP;
-    if bearing > 0.6 {
-        return 0.0;
+    let bearing = |(i1, j1): (usize, usize), (i2, j2): (usize, usize)| {
+        f32::from((a.bearing(i1, i2).wrapping_sub(b.bearing(j1, j2)) as i16).unsigned_abs()) * BEARING_STEP
+    };
+    let (forward, backward) = (bearing((i1, j1), (i2, j2)), bearing((i2, j2), (i1, j1)));
+    if forward > CUT && backward > CUT {
+        return (0.0, 0.0);
     }
-    sigmoid(stretch, 5.0, -8.0 / 5.0) * sigmoid(turn, PI / 12.0, -30.0) * sigmoid(bearing, PI / 12.0, -30.0)
+    let shared = sigmoid(stretch, 5.0, -8.0 / 5.0) * sigmoid(turn, PI / 12.0, -30.0);
+    let one = |bearing: f32| if bearing > CUT { 0.0 } else { shared * sigmoid(bearing, PI / 12.0, -30.0) };
+    (one(forward), one(backward))
 }
 
 /// The similarity of two encoded templates, `0..=1`.
@@ -334,6 +351,7 @@ struct Scratch {
     used_a: Vec<bool>,
     used_b: Vec<bool>,
     pairs: Vec<(usize, usize, f32)>,
+    dense: Vec<f32>,
     rho: Vec<(u32, f32)>,
     rows: Vec<u32>,
     lambda: Vec<f32>,
@@ -348,7 +366,7 @@ thread_local! {
 /// LSS-R over the non-zero local similarities `(similarity, i, j)` in
 /// `scratch.sims`.
 fn consolidate(a: &Encoded, b: &Encoded, scratch: &mut Scratch) -> f32 {
-    let Scratch { sims, sorted, used_a, used_b, pairs, rho, rows, lambda, next, order, .. } = scratch;
+    let Scratch { sims, sorted, used_a, used_b, pairs, dense, rho, rows, lambda, next, order, .. } = scratch;
     let (na, nb) = (a.len(), b.len());
     let n_pairs = MIN_PAIRS + (sigmoid(na.min(nb) as f32, 20.0, 0.4) * (MAX_PAIRS - MIN_PAIRS) as f32).round() as usize;
     // Best one-to-one pairs, greedily, in order of similarity to 1/512
@@ -388,21 +406,22 @@ fn consolidate(a: &Encoded, b: &Encoded, scratch: &mut Scratch) -> f32 {
     if n == 0 {
         return 0.0;
     }
-    // Compatibilities, kept sparse: most pairs of pairs are not compatible
-    // at all. Row t is rho[rows[t]..rows[t + 1]] as (k, ρ(t, k)).
+    // Compatibilities, both ways of each pair of pairs at once, then kept
+    // sparse: most pairs of pairs are not compatible at all. Row t is
+    // rho[rows[t]..rows[t + 1]] as (k, ρ(t, k)).
+    dense.clear();
+    dense.resize(n * n, 0.0);
+    for t in 0..n {
+        for k in t + 1..n {
+            let ((i1, j1, _), (i2, j2, _)) = (pairs[t], pairs[k]);
+            (dense[t * n + k], dense[k * n + t]) = compatibilities(a, b, (i1, j1), (i2, j2));
+        }
+    }
     rho.clear();
     rows.clear();
     for t in 0..n {
         rows.push(rho.len() as u32);
-        for k in 0..n {
-            if t != k {
-                let ((i1, j1, _), (i2, j2, _)) = (pairs[t], pairs[k]);
-                let c = compatibility(a, b, (i1, j1), (i2, j2));
-                if c > 0.0 {
-                    rho.push((k as u32, c));
-                }
-            }
-        }
+        rho.extend(dense[t * n..(t + 1) * n].iter().enumerate().filter(|&(_, &c)| c > 0.0).map(|(k, &c)| (k as u32, c)));
     }
     rows.push(rho.len() as u32);
     lambda.clear();

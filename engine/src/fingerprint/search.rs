@@ -29,7 +29,7 @@ use super::gallery::{self, FingerRecord, Gallery};
 use super::{prefilter, score, Encoded};
 use crate::index::container::Category;
 use crate::index::manifest::{Manifest, ShardEntry};
-use crate::index::tombstones::{self, Tombstones};
+use crate::index::tombstones::Tombstones;
 use crate::index::{self as common, RecordKey, WriterLock};
 use crate::{Error, Result};
 
@@ -39,9 +39,14 @@ fn check_unique(records: &[FingerRecord], existing: &HashSet<(&str, &str, u8)>) 
     let mut seen = HashSet::with_capacity(records.len());
     for r in records {
         let key = (r.authority.as_str(), r.reference.as_str(), r.finger);
-        if existing.contains(&key) || !seen.insert(key) {
-            return Err(Error::Invalid(format!("finger {} of reference {} of authority {} is given twice", r.finger, r.reference, r.authority)));
-        }
+        let why = if existing.contains(&key) {
+            "is already in the index"
+        } else if !seen.insert(key) {
+            "is given twice"
+        } else {
+            continue;
+        };
+        return Err(Error::Invalid(format!("finger {} of reference {} of authority {} {why}", r.finger, r.reference, r.authority)));
     }
     Ok(())
 }
@@ -50,17 +55,23 @@ fn check_unique(records: &[FingerRecord], existing: &HashSet<(&str, &str, u8)>) 
 /// input order into `shard_count`), lists them in `m` and writes it.
 fn write_shards(dir: &Path, m: &mut Manifest, records: &[FingerRecord], shard_count: usize) -> Result<()> {
     if !records.is_empty() {
-        let per = records.len().div_ceil(shard_count.clamp(1, records.len())).max(records.len().div_ceil(gallery::MAX_RECORDS));
         let now = common::now();
         // One shard at a time: building one takes memory in proportion to it.
-        for (i, chunk) in records.chunks(per).enumerate() {
+        for (i, chunk) in records.chunks(common::per_shard(records.len(), shard_count, gallery::MAX_RECORDS)).enumerate() {
             let file = format!("shard-{:06}-{i:06}.hdx", m.generation);
             gallery::write(&dir.join(&file), chunk, now)?;
             m.shards.push(ShardEntry { file, profiles: chunk.len(), tombstones: None });
         }
     }
+    // The new shards' names are durable before the manifest names them.
+    common::sync_dir(dir)?;
     m.write(dir)?;
     common::sync_dir(dir)
+}
+
+thread_local! {
+    /// Pre-filter votes of one shard's records, per rotation bin.
+    static VOTES: std::cell::RefCell<Vec<[f32; prefilter::ROTATION_BINS]>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Per query finger, the best `(finger, score)` of one person.
@@ -133,22 +144,7 @@ impl FingerIndex {
     /// `Io`, `Corrupt`; `Invalid` for an index of another category.
     pub fn open(dir: &Path) -> Result<FingerIndex> {
         let manifest = Manifest::read_category(dir, Category::Fingerprint)?;
-        let opened: Vec<(Gallery, Tombstones)> = manifest
-            .shards
-            .par_iter()
-            .map(|entry| {
-                let shard = Gallery::open(&dir.join(&entry.file))?;
-                if shard.len() != entry.profiles {
-                    return Err(Error::corrupt(shard.path(), format!("holds {} records, the manifest says {}", shard.len(), entry.profiles)));
-                }
-                let tomb = match &entry.tombstones {
-                    Some(t) => tombstones::read(&dir.join(t), entry.profiles)?,
-                    None => Tombstones::repeat(false, entry.profiles),
-                };
-                Ok((shard, tomb))
-            })
-            .collect::<Result<_>>()?;
-        let (shards, tombstones) = opened.into_iter().unzip();
+        let (shards, tombstones) = common::open_shards(dir, &manifest, Gallery::open, Gallery::len)?;
         Ok(FingerIndex { dir: dir.to_path_buf(), manifest, shards, tombstones })
     }
 
@@ -341,44 +337,51 @@ impl FingerIndex {
             .into_par_iter()
             .flat_map_iter(|s| {
                 let g = &self.shards[s];
-                let mut votes = vec![[0f32; BINS]; g.len()];
-                let mut touched = Vec::new();
-                for &(direction, key, weight) in &keys {
-                    for p in g.postings(key).chunks_exact(4) {
-                        let p = u32::from_le_bytes(p.try_into().expect("4 bytes"));
-                        let Some(v) = votes.get_mut((p >> 8) as usize) else { continue };
-                        if *v == [0.0; BINS] {
-                            touched.push((p >> 8) as usize);
-                        }
-                        v[prefilter::rotation_bin(p as u8, direction)] += weight;
+                VOTES.with_borrow_mut(|votes| {
+                    // Reused from query to query; only touched rows are reset.
+                    if votes.len() < g.len() {
+                        votes.resize(g.len(), [0.0; BINS]);
                     }
-                }
-                touched
-                    .into_iter()
-                    .filter(|&id| eligible(s, id))
-                    .map(|id| {
-                        let v = &votes[id];
-                        let best = (0..BINS).map(|b| v[b] + v[(b + 1) % BINS]).fold(0.0, f32::max);
-                        (best / g.cylinder_count(id).max(1) as f32, s, id)
-                    })
-                    .collect::<Vec<_>>()
+                    let mut touched = Vec::new();
+                    for &(direction, key, weight) in &keys {
+                        for p in g.postings(key).chunks_exact(4) {
+                            let p = u32::from_le_bytes(p.try_into().expect("4 bytes"));
+                            let id = (p >> 8) as usize;
+                            let Some(v) = votes[..g.len()].get_mut(id) else { continue };
+                            if *v == [0.0; BINS] {
+                                touched.push(id);
+                            }
+                            v[prefilter::rotation_bin(p as u8, direction)] += weight;
+                        }
+                    }
+                    touched
+                        .into_iter()
+                        .filter_map(|id| {
+                            let v = std::mem::replace(&mut votes[id], [0.0; BINS]);
+                            let best = (0..BINS).map(|b| v[b] + v[(b + 1) % BINS]).fold(0.0, f32::max);
+                            eligible(s, id).then(|| (best / g.cylinder_count(id).max(1) as f32, s, id))
+                        })
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
-        if voted.len() > limit && limit > 0 {
-            voted.select_nth_unstable_by(limit - 1, |a, b| b.0.total_cmp(&a.0));
-            let last = voted[limit - 1].0;
-            // Ties with the last one go too, so the shard count cannot
-            // change the answer.
-            let mut keep = limit;
-            for i in limit..voted.len() {
-                if voted[i].0 == last {
-                    voted.swap(keep, i);
-                    keep += 1;
-                }
-            }
-            voted.truncate(keep);
-        } else if limit == 0 {
-            voted.clear();
+        if voted.len() > limit {
+            // The best `limit`; among records tied at the cut, those first
+            // by (authority, reference, finger), so that neither the shard
+            // count nor the selection order changes the answer.
+            let by_score = |a: &(f32, usize, usize), b: &(f32, usize, usize)| b.0.total_cmp(&a.0);
+            voted.select_nth_unstable_by(limit.max(1) - 1, by_score);
+            let last = voted[limit.max(1) - 1].0;
+            let above = voted[..limit].iter().filter(|v| v.0 > last).count();
+            let mut tied: Vec<(f32, usize, usize)> = voted.iter().filter(|v| v.0 == last).copied().collect();
+            let key = |&(_, s, id): &(f32, usize, usize)| {
+                let g = &self.shards[s];
+                (g.authority(id).unwrap_or_default(), g.reference(id).unwrap_or_default(), g.finger(id))
+            };
+            tied.sort_by(|a, b| key(a).cmp(&key(b)));
+            voted.retain(|v| v.0 > last);
+            debug_assert_eq!(voted.len(), above);
+            voted.extend(tied.into_iter().take(limit - above));
         }
         voted.into_iter().map(|(_, s, id)| (s, id)).collect()
     }

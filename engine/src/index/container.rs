@@ -27,7 +27,7 @@ const MAGIC: &[u8; 8] = b"HITDEXSH";
 const FOOTER_MAGIC: &[u8; 8] = b"HDXSHEND";
 /// Format version written and accepted (of the container and of every
 /// category's sections).
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 const HEADER_BYTES: usize = 64;
 const FOOTER_BYTES: usize = 64;
 /// Alignment of every section.
@@ -171,7 +171,8 @@ pub fn open(path: &Path, category: Category, sections: usize) -> Result<Mapped> 
     }
     let found = u32_at(b, 12).unwrap_or(0);
     if found != category as u32 {
-        return Err(bad(format!("a shard of category {found}, expected {} ({})", category.name(), category as u32)));
+        let name = [Category::Dna, Category::Fingerprint].into_iter().find(|c| *c as u32 == found).map_or("unknown", Category::name);
+        return Err(bad(format!("a shard of category {found} ({name}), expected {} ({})", category as u32, category.name())));
     }
     if u32_at(b, 16) != Some(sections as u32) {
         return Err(bad(format!("section count {}, expected {sections}", u32_at(b, 16).unwrap_or(0))));

@@ -81,25 +81,7 @@ impl Index {
     /// `Io` if a file is missing or unreadable, `Corrupt` if a check fails.
     pub fn open(dir: &Path) -> Result<Index> {
         let manifest = Manifest::read_category(dir, Category::Dna)?;
-        let opened: Vec<(Shard, Tombstones)> = manifest
-            .shards
-            .par_iter()
-            .map(|entry| {
-                let shard = Shard::open(&dir.join(&entry.file))?;
-                if shard.len() != entry.profiles {
-                    return Err(Error::corrupt(
-                        shard.path(),
-                        format!("holds {} profiles, the manifest says {}", shard.len(), entry.profiles),
-                    ));
-                }
-                let tomb = match &entry.tombstones {
-                    Some(t) => tombstones::read(&dir.join(t), entry.profiles)?,
-                    None => Tombstones::repeat(false, entry.profiles),
-                };
-                Ok((shard, tomb))
-            })
-            .collect::<Result<_>>()?;
-        let (shards, tombstones) = opened.into_iter().unzip();
+        let (shards, tombstones) = open_shards(dir, &manifest, Shard::open, Shard::len)?;
         Ok(Index { dir: dir.to_path_buf(), manifest, shards, tombstones })
     }
 
@@ -123,8 +105,7 @@ impl Index {
             return Err(Error::Invalid("no profiles to index".into()));
         }
         check_unique(profiles, &HashSet::new())?;
-        let k = shard_count.clamp(1, profiles.len());
-        let per = profiles.len().div_ceil(k).max(profiles.len().div_ceil(shard::MAX_PROFILES));
+        let per = per_shard(profiles.len(), shard_count, shard::MAX_PROFILES);
         let now = now();
         // Shards are written in parallel (each is also built in parallel
         // inside; much of its build is sequential).
@@ -355,7 +336,42 @@ fn write_new_shard<'a>(
     Ok(ShardEntry { file, profiles: records.len(), tombstones: None })
 }
 
-pub(crate) fn now() -> u64 {
+/// Maps the shards `manifest` lists (with `open`, in parallel), checks
+/// each holds as many records (`len`) as listed, and reads the tombstones.
+pub(crate) fn open_shards<S: Send>(
+    dir: &Path,
+    manifest: &Manifest,
+    open: impl Fn(&Path) -> Result<S> + Sync,
+    len: impl Fn(&S) -> usize + Sync,
+) -> Result<(Vec<S>, Vec<Tombstones>)> {
+    let opened: Vec<(S, Tombstones)> = manifest
+        .shards
+        .par_iter()
+        .map(|entry| {
+            let path = dir.join(&entry.file);
+            let shard = open(&path)?;
+            if len(&shard) != entry.profiles {
+                return Err(Error::corrupt(&path, format!("holds {} records, the manifest says {}", len(&shard), entry.profiles)));
+            }
+            let tomb = match &entry.tombstones {
+                Some(t) => tombstones::read(&dir.join(t), entry.profiles)?,
+                None => Tombstones::repeat(false, entry.profiles),
+            };
+            Ok((shard, tomb))
+        })
+        .collect::<Result<_>>()?;
+    Ok(opened.into_iter().unzip())
+}
+
+/// Records per shard when `records` are split into `shard_count` shards
+/// (at least one, and more if a shard could not hold `max`).
+pub(crate) fn per_shard(records: usize, shard_count: usize, max: usize) -> usize {
+    let k = shard_count.max(1).max(records.div_ceil(max)).min(records.max(1));
+    records.div_ceil(k).max(1)
+}
+
+/// Now, in Unix seconds (when records are added and shards written).
+pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 

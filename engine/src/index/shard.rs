@@ -347,7 +347,7 @@ fn build_table<I: Iterator<Item = (usize, u16)>>(cores: &[u8], n: usize, per_buc
 
 /// The bucket of `key` in a table of `count` buckets: the high bits of
 /// `key · count` (keys are uniform over 64 bits).
-fn bucket_in(key: u64, count: u32) -> u32 {
+pub(crate) fn bucket_in(key: u64, count: u32) -> u32 {
     ((u128::from(key) * u128::from(count)) >> 64) as u32
 }
 

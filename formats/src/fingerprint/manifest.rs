@@ -79,7 +79,7 @@ pub enum ManifestError {
         problem: String,
     },
     /// A template file listed in a manifest cannot be used.
-    #[error("{problem} (listed on manifest line {line})")]
+    #[error("{problem}{}", if *line > 0 { format!(" (listed on manifest line {line})") } else { String::new() })]
     Template {
         /// The manifest line (0 for [`from_dir`]).
         line: usize,
@@ -237,6 +237,18 @@ pub fn from_dir(dir: &Path, authority: &str) -> Result<Vec<Entry>, ManifestError
     paths.into_iter().map(entry).collect()
 }
 
+/// The finger position 1–10 a record's position code stands for, 0 if
+/// none: plain thumbs (11, 12) are the thumbs; slaps (13–15), unknown
+/// (0, 18, 255) and other codes are unknown, compared with every finger.
+fn rolled_position(code: u8) -> u8 {
+    match code {
+        1..=10 => code,
+        11 => 1,
+        12 => 6,
+        _ => 0,
+    }
+}
+
 /// The template of each entry, in order, read in parallel: the format its
 /// file's extension names (or `format`); of a file with several finger
 /// views, the one at the entry's finger position. An entry with finger 0
@@ -257,10 +269,10 @@ pub fn templates(entries: &[Entry], format: Option<Format>) -> Result<Vec<(u8, T
             let view = match views.len() {
                 0 => None,
                 1 => views.into_iter().next(),
-                _ => views.into_iter().find(|v| v.finger == e.finger),
+                _ => views.into_iter().find(|v| rolled_position(v.finger) == e.finger),
             };
             let view = view.ok_or_else(|| bad(format!("{}: no finger view at position {}", e.path.display(), e.finger)))?;
-            let finger = if e.finger == 0 { view.finger.min(10) } else { e.finger };
+            let finger = if e.finger == 0 { rolled_position(view.finger) } else { e.finger };
             Ok((finger, view))
         })
         .collect()
@@ -349,6 +361,15 @@ mod tests {
                 && message.ends_with("first on line 2")
         );
         assert_eq!(read(&format!("{H}R,A,1,a\nR,A,1,b\n"), Mode::Query).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn record_positions_map_to_fingers_or_unknown() {
+        assert_eq!((1..=10).map(rolled_position).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
+        assert_eq!([11, 12].map(rolled_position), [1, 6]);
+        for code in [0, 13, 14, 15, 18, 255] {
+            assert_eq!(rolled_position(code), 0, "{code}");
+        }
     }
 
     #[test]
