@@ -2,30 +2,12 @@
 //! generated templates, a gallery manifest, `index build|verify|stats`,
 //! `search fingerprint` and `bench fingerprint`, as real processes.
 
-use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn hitdex(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hitdex")).args(args).output().expect("hitdex runs")
-}
+mod common;
 
-fn ok(args: &[&str]) -> String {
-    let out = hitdex(args);
-    assert!(out.status.success(), "hitdex {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = hitdex(args);
-    assert!(!out.status.success(), "hitdex {args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
+use common::{fails, ok, s};
 
 /// One JSON object per line.
 fn ndjson(out: &str) -> Vec<Value> {

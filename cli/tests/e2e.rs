@@ -2,30 +2,14 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use hitdex_engine::dna::{brute_force, MatchParams};
 use hitdex_formats::dna_csv::{self, Mode};
 
-fn hitdex(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hitdex")).args(args).output().expect("hitdex runs")
-}
+mod common;
 
-fn ok(args: &[&str]) -> String {
-    let out = hitdex(args);
-    assert!(out.status.success(), "hitdex {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = hitdex(args);
-    assert!(!out.status.success(), "hitdex {args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
+use common::{fails, hitdex, ok, s};
 
 /// `../shared/datasets`, or `None` with a message saying the test is skipped.
 fn shared(test: &str) -> Option<PathBuf> {
