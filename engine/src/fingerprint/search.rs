@@ -317,7 +317,7 @@ impl FingerIndex {
         // Each key of each query cylinder, with the query minutia's
         // direction and the key's weight: rare keys say more (an inverse
         // document frequency over the whole index, so the same in every
-        // shard layout).
+        // shard layout); the commonest are not read at all.
         let records = self.manifest.profiles().max(1) as f32;
         let mut keys: Vec<(u8, u64, f32)> = Vec::new();
         for i in 0..q.template.len() {
@@ -327,7 +327,7 @@ impl FingerIndex {
             for key in k {
                 let postings: usize = self.shards.iter().map(|g| g.postings(key).len() / 4).sum();
                 let weight = (records / postings.max(1) as f32).ln();
-                if weight > 0.0 {
+                if weight > prefilter::MIN_KEY_WEIGHT {
                     keys.push((direction, key, weight));
                 }
             }
