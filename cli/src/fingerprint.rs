@@ -94,6 +94,8 @@ pub fn read_records(input: &Path, authority: Option<&str>) -> Result<Vec<FingerR
         if input.is_dir() {
             let Some(authority) = authority else { bail!("{}: a directory of templates needs --authority", input.display()) };
             Ok(manifest::from_dir(input, authority)?)
+        } else if authority.is_some() {
+            bail!("{}: --authority is for a directory of templates; a manifest names each record's authority", input.display())
         } else {
             Ok(manifest::read_path(input, manifest::Mode::Store)?)
         }

@@ -107,6 +107,9 @@ pub fn run(op: Op) -> Result<()> {
             }
             match category {
                 Category::Dna => {
+                    if authority.is_some() {
+                        bail!("--authority is for fingerprint template directories; the DNA CSV names each profile's authority");
+                    }
                     let profiles = phase("read profiles", || dna_csv::read_path(&input, Mode::Store))?;
                     let index = phase("build index", || Index::build(&out, &profiles, shards))?;
                     print_stats(&index);
@@ -124,7 +127,10 @@ pub fn run(op: Op) -> Result<()> {
             println!("added {} finger record(s)", records.len());
             crate::fingerprint::print_stats(&idx);
         }
-        Op::Add { index, input, .. } => {
+        Op::Add { index, input, authority } => {
+            if authority.is_some() {
+                bail!("--authority is for fingerprint template directories; the DNA CSV names each profile's authority");
+            }
             let profiles = phase("read profiles", || dna_csv::read_path(&input, Mode::Store))?;
             let idx = phase("add shard", || Index::add(&index, &profiles))?;
             println!("added {} profile(s)", profiles.len());

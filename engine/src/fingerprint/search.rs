@@ -132,7 +132,7 @@ pub struct FingerStats {
     pub deleted: usize,
     /// Cylinders of live records.
     pub cylinders: usize,
-    /// Bytes of the shard files and the manifest.
+    /// Bytes of the shard, tombstone and manifest files.
     pub bytes: u64,
 }
 
@@ -259,7 +259,8 @@ impl FingerIndex {
             s.bytes += shard.bytes() as u64;
             s.cylinders += tomb.iter_zeros().map(|id| shard.cylinder_count(id)).sum::<usize>();
         }
-        s.bytes += std::fs::metadata(self.dir.join(crate::index::manifest::FILE)).map_or(0, |m| m.len());
+        let files = self.manifest.shards.iter().filter_map(|e| e.tombstones.as_deref()).chain([crate::index::manifest::FILE]);
+        s.bytes += files.map(|f| std::fs::metadata(self.dir.join(f)).map_or(0, |m| m.len())).sum::<u64>();
         s
     }
 
