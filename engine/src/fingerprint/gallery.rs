@@ -76,7 +76,8 @@ pub struct FingerRecord {
 /// Writes one shard of `records` (temporary name, sync, rename).
 ///
 /// # Errors
-/// I/O errors; `Invalid` beyond [`MAX_RECORDS`] or 65,535 authorities.
+/// I/O errors; `Invalid` beyond [`MAX_RECORDS`], 65,536 authorities, for
+/// inconsistent cylinders or more postings than a shard can count.
 pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> {
     let n = records.len();
     if n > MAX_RECORDS {

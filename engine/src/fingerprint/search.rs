@@ -8,8 +8,10 @@
 //! 1. **Pre-filter** (unless the search is exhaustive): every live record
 //!    whose finger position agrees (equal, or either unknown) gets the
 //!    [`prefilter`]'s score (keys its cylinders share with the query's, at
-//!    a consistent rotation); the `shortlist` best (and every record tied
-//!    with the last) go on, whatever the shard count.
+//!    a consistent rotation); the `shortlist` best go on (ties at the cut
+//!    by authority, reference and finger), whatever the shard count. The
+//!    key weights count deleted records until compaction, so compacting
+//!    can change a pre-filtered answer a little; exhaustive ones not.
 //! 2. **Scoring**: the matcher's score of the query finger against each
 //!    shortlisted record.
 //!
