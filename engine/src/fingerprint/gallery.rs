@@ -24,7 +24,8 @@ use super::prefilter;
 use super::matcher::Cylinders;
 use super::Encoded;
 use crate::dna::Kind;
-use crate::index::container::{self, u32_at, Category, Header, Mapped};
+use crate::index::container::{self, authority_at, string_at, u32_at, Authorities, Category, Header, Mapped, Strings};
+use crate::index::shard::bucket_in;
 use crate::kernels::fingerprint::{Lanes, STRIDE};
 use crate::{Error, Result};
 
@@ -87,8 +88,7 @@ pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> 
         return Err(Error::Invalid(format!("finger {} of reference {}: inconsistent cylinders", r.finger, r.reference)));
     }
     let mut refs = Strings::default();
-    let mut auths = Strings::default();
-    let mut authority_index = std::collections::HashMap::new();
+    let mut auths = Authorities::default();
     let mut authority_ids = Vec::with_capacity(n * 2);
     let (mut kinds, mut fingers, mut added) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n * 4));
     let mut point_starts = Vec::with_capacity((n + 1) * 4);
@@ -97,13 +97,7 @@ pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> 
     let (mut total_points, mut total_blocks) = (0u32, 0u32);
     for r in records {
         refs.push(&r.reference)?;
-        let next = authority_index.len();
-        let a = *authority_index.entry(r.authority.as_str()).or_insert(next);
-        if a == next {
-            auths.push(&r.authority)?;
-        }
-        let a = u16::try_from(a).map_err(|_| Error::Invalid("more than 65,536 authorities in one shard".into()))?;
-        authority_ids.extend_from_slice(&a.to_le_bytes());
+        authority_ids.extend_from_slice(&auths.id(&r.authority)?.to_le_bytes());
         kinds.push(u8::from(r.kind == Kind::Trace));
         fingers.push(r.finger);
         added.extend_from_slice(&r.added.to_le_bytes());
@@ -125,14 +119,14 @@ pub fn write(path: &Path, records: &[FingerRecord], created: u64) -> Result<()> 
     point_starts.extend_from_slice(&total_points.to_le_bytes());
     block_starts.extend_from_slice(&total_blocks.to_le_bytes());
     refs.finish()?;
-    auths.finish()?;
+    auths.names.finish()?;
     let (bucket_count, buckets, postings) = postings(records)?;
     let sections: [&[u8]; SECTIONS] = [
         &refs.offsets,
         &refs.heap,
         &authority_ids,
-        &auths.offsets,
-        &auths.heap,
+        &auths.names.offsets,
+        &auths.names.heap,
         &kinds,
         &fingers,
         &added,
@@ -203,33 +197,6 @@ fn posted(id: usize, r: &FingerRecord, count: u32) -> Vec<(u32, u32)> {
     out.dedup();
     out
 }
-
-/// The bucket of `key` in a table of `count` buckets (high bits of the product).
-fn bucket_in(key: u64, count: u32) -> u32 {
-    ((u128::from(key) * u128::from(count)) >> 64) as u32
-}
-
-/// Offsets and bytes of a list of strings.
-#[derive(Default)]
-struct Strings {
-    offsets: Vec<u8>,
-    heap: Vec<u8>,
-}
-
-impl Strings {
-    fn push(&mut self, s: &str) -> Result<()> {
-        let at = u32::try_from(self.heap.len()).map_err(|_| Error::Invalid("strings of one shard exceed 4 GiB".into()))?;
-        self.offsets.extend_from_slice(&at.to_le_bytes());
-        self.heap.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
-
-    /// Ends the offsets with the heap's length.
-    fn finish(&mut self) -> Result<()> {
-        self.push("")
-    }
-}
-
 
 /// An open, memory-mapped shard of finger records.
 #[derive(Debug)]
@@ -310,7 +277,7 @@ impl Gallery {
     /// # Errors
     /// `Corrupt` if unreadable.
     pub fn reference(&self, id: usize) -> Result<&str> {
-        string(self.section(Section::RefOffsets), self.section(Section::RefHeap), id)
+        string_at(self.section(Section::RefOffsets), self.section(Section::RefHeap), id)
             .ok_or_else(|| self.corrupt(format!("reference of record {id} is unreadable")))
     }
 
@@ -319,8 +286,7 @@ impl Gallery {
     /// # Errors
     /// `Corrupt` if unreadable.
     pub fn authority(&self, id: usize) -> Result<&str> {
-        let a = self.section(Section::AuthorityIds).get(id * 2..id * 2 + 2).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])));
-        a.and_then(|a| string(self.section(Section::AuthOffsets), self.section(Section::AuthHeap), a))
+        authority_at(self.section(Section::AuthorityIds), self.section(Section::AuthOffsets), self.section(Section::AuthHeap), id)
             .ok_or_else(|| self.corrupt(format!("authority of record {id} is unreadable")))
     }
 
@@ -439,12 +405,6 @@ impl Gallery {
         }
         Ok(())
     }
-}
-
-/// String `i` of a list of offsets and bytes.
-fn string<'a>(offsets: &[u8], heap: &'a [u8], i: usize) -> Option<&'a str> {
-    let (a, b) = (u32_at(offsets, i * 4)? as usize, u32_at(offsets, i * 4 + 4)? as usize);
-    std::str::from_utf8(heap.get(a..b)?).ok()
 }
 
 impl crate::index::Records for Gallery {

@@ -65,10 +65,7 @@ fn write_shards(dir: &Path, m: &mut Manifest, records: &[FingerRecord], shard_co
             m.shards.push(ShardEntry { file, profiles: chunk.len(), tombstones: None });
         }
     }
-    // The new shards' names are durable before the manifest names them.
-    common::sync_dir(dir)?;
-    m.write(dir)?;
-    common::sync_dir(dir)
+    common::publish(dir, m)
 }
 
 thread_local! {
@@ -157,14 +154,7 @@ impl FingerIndex {
     /// # Errors
     /// `Invalid` as above or for no records; I/O errors.
     pub fn build(dir: &Path, records: &[FingerRecord], shard_count: usize) -> Result<FingerIndex> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let _lock = WriterLock::take(dir)?;
-        if dir.join(crate::index::manifest::FILE).exists() {
-            return Err(Error::Invalid(format!("{} already holds an index", dir.display())));
-        }
-        if records.is_empty() {
-            return Err(Error::Invalid("no finger records to index".into()));
-        }
+        let _lock = common::start_build(dir, records.len(), "finger records")?;
         check_unique(records, &HashSet::new())?;
         let mut m = Manifest { category: Category::Fingerprint, generation: 1, shards: Vec::new() };
         write_shards(dir, &mut m, records, shard_count)?;

@@ -234,6 +234,66 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// A list of strings as shards store them: `u32` offsets into a heap of
+/// bytes, one more offset than strings (the heap's length).
+#[derive(Debug, Default)]
+pub(crate) struct Strings {
+    /// Little-endian `u32` offsets.
+    pub offsets: Vec<u8>,
+    /// The strings' bytes, one after another.
+    pub heap: Vec<u8>,
+}
+
+impl Strings {
+    /// Appends `s`.
+    pub fn push(&mut self, s: &str) -> Result<()> {
+        let at = u32::try_from(self.heap.len()).map_err(|_| Error::Invalid("strings of one shard exceed 4 GiB".into()))?;
+        self.offsets.extend_from_slice(&at.to_le_bytes());
+        self.heap.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+
+    /// Ends the offsets with the heap's length (after the last push).
+    pub fn finish(&mut self) -> Result<()> {
+        self.push("")
+    }
+}
+
+/// String `i` of a stored [`Strings`], if its offsets and bytes are sound.
+pub(crate) fn string_at<'a>(offsets: &[u8], heap: &'a [u8], i: usize) -> Option<&'a str> {
+    let (a, b) = (u32_at(offsets, i * 4)? as usize, u32_at(offsets, i * 4 + 4)? as usize);
+    std::str::from_utf8(heap.get(a..b)?).ok()
+}
+
+/// The authorities of a shard being written, each stored once and named
+/// by a `u16` id.
+#[derive(Debug, Default)]
+pub(crate) struct Authorities<'a> {
+    ids: std::collections::HashMap<&'a str, u16>,
+    /// The names, by id.
+    pub names: Strings,
+}
+
+impl<'a> Authorities<'a> {
+    /// The id of `authority`, a new one the first time.
+    pub fn id(&mut self, authority: &'a str) -> Result<u16> {
+        if let Some(&id) = self.ids.get(authority) {
+            return Ok(id);
+        }
+        let id = u16::try_from(self.ids.len()).map_err(|_| Error::Invalid("more than 65,536 authorities in one shard".into()))?;
+        self.names.push(authority)?;
+        self.ids.insert(authority, id);
+        Ok(id)
+    }
+}
+
+/// The authority of record `id` of a shard: its `u16` id in `ids`, then
+/// its name in the stored [`Authorities`].
+pub(crate) fn authority_at<'a>(ids: &[u8], offsets: &[u8], heap: &'a [u8], id: usize) -> Option<&'a str> {
+    let a = ids.get(id * 2..id * 2 + 2)?;
+    string_at(offsets, heap, usize::from(u16::from_le_bytes([a[0], a[1]])))
+}
+
 /// The little-endian `u32` at byte `i`, if inside `b`.
 pub(crate) fn u32_at(b: &[u8], i: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?))

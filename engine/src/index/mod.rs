@@ -93,17 +93,7 @@ impl Index {
     /// `Invalid` if `dir` holds an index, `profiles` is empty or a reference
     /// repeats; I/O errors.
     pub fn build(dir: &Path, profiles: &[Profile], shard_count: usize) -> Result<Index> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let _lock = WriterLock::take(dir)?;
-        if dir.join(manifest::FILE).exists() {
-            return Err(Error::Invalid(format!(
-                "{} already holds an index; use `index add` to add profiles",
-                dir.display()
-            )));
-        }
-        if profiles.is_empty() {
-            return Err(Error::Invalid("no profiles to index".into()));
-        }
+        let _lock = start_build(dir, profiles.len(), "profiles")?;
         check_unique(profiles, &HashSet::new())?;
         let per = per_shard(profiles.len(), shard_count, shard::MAX_PROFILES);
         let now = now();
@@ -114,8 +104,7 @@ impl Index {
             .enumerate()
             .map(|(i, chunk)| write_new_shard(dir, 1, i, chunk.iter().map(|p| Record { profile: p, added: now as u32 }), now))
             .collect::<Result<Vec<_>>>()?;
-        Manifest { category: Category::Dna, generation: 1, shards: entries }.write(dir)?;
-        sync_dir(dir)?;
+        publish(dir, &Manifest { category: Category::Dna, generation: 1, shards: entries })?;
         Index::open(dir)
     }
 
@@ -145,8 +134,7 @@ impl Index {
             m.shards.push(write_new_shard(dir, m.generation, number, records, now)?);
         }
         drop(index);
-        m.write(dir)?;
-        sync_dir(dir)?;
+        publish(dir, &m)?;
         Index::open(dir)
     }
 
@@ -184,8 +172,7 @@ impl Index {
             m.shards.push(write_new_shard(dir, m.generation, i, records, now)?);
         }
         drop(index);
-        m.write(dir)?;
-        sync_dir(dir)?;
+        publish(dir, &m)?;
         remove_unlisted(dir, &m);
         Index::open(dir)
     }
@@ -300,8 +287,7 @@ pub(crate) fn delete_records<S: Records>(
     }
     let missing = keys.iter().filter(|k| !found.contains(*k)).cloned().collect();
     if deleted > 0 {
-        m.write(dir)?;
-        sync_dir(dir)?;
+        publish(dir, &m)?;
         remove_unlisted(dir, &m);
     }
     Ok((deleted, missing))
@@ -334,6 +320,29 @@ fn write_new_shard<'a>(
     let file = format!("shard-{generation:06}-{i:06}.hdx");
     shard::write(&dir.join(&file), &records, created)?;
     Ok(ShardEntry { file, profiles: records.len(), tombstones: None })
+}
+
+/// Starts building a new index of `records` records in `dir`: creates the
+/// directory and takes the writer lock, refusing a directory that already
+/// holds an index and an empty input (`what` names the records).
+pub(crate) fn start_build(dir: &Path, records: usize, what: &str) -> Result<WriterLock> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let lock = WriterLock::take(dir)?;
+    if dir.join(manifest::FILE).exists() {
+        return Err(Error::Invalid(format!("{} already holds an index; use `index add` to add {what}", dir.display())));
+    }
+    if records == 0 {
+        return Err(Error::Invalid(format!("no {what} to index")));
+    }
+    Ok(lock)
+}
+
+/// Makes `m` the index in `dir`: the new files it names are made durable
+/// first, then the manifest is replaced, then that rename is made durable.
+pub(crate) fn publish(dir: &Path, m: &Manifest) -> Result<()> {
+    sync_dir(dir)?;
+    m.write(dir)?;
+    sync_dir(dir)
 }
 
 /// Maps the shards `manifest` lists (with `open`, in parallel), checks
@@ -384,7 +393,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Makes renames inside `dir` durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
 }
 

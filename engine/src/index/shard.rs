@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use super::container::{self, u32_at, u64_at, Category, Header, Mapped};
+use super::container::{self, authority_at, string_at, u32_at, u64_at, Authorities, Category, Header, Mapped, Strings};
 use super::keys;
 use crate::dna::{Genotype, Kind, Profile, ESS_COUNT, LOCUS_COUNT};
 use crate::kernels::dna::CORE_BYTES;
@@ -175,13 +175,11 @@ pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
     let mut cores = vec![0u8; n * CORE_BYTES + 32];
     let mut class_bytes = Vec::new();
     let mut extras = Vec::new();
-    let mut ref_offsets = Vec::with_capacity((n + 1) * 4);
-    let mut ref_heap = Vec::new();
+    let mut references = Strings::default();
+    let mut authorities = Authorities::default();
     let mut authority_ids = Vec::with_capacity(n * 2);
     let mut kinds = Vec::with_capacity(n);
     let mut added = Vec::with_capacity(n * 4);
-    let mut authorities: Vec<&str> = Vec::new();
-    let mut authority_index = std::collections::HashMap::new();
 
     let mut id = 0usize;
     while id < n {
@@ -197,17 +195,8 @@ pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
             for g in p.loci.iter().skip(ESS_COUNT).filter(|g| g.is_typed()) {
                 extras.extend_from_slice(&g.codes());
             }
-            ref_offsets.extend_from_slice(&(ref_heap.len() as u32).to_le_bytes());
-            ref_heap.extend_from_slice(p.reference.as_bytes());
-            let next = authorities.len();
-            let a = *authority_index.entry(p.authority.as_str()).or_insert_with(|| {
-                authorities.push(p.authority.as_str());
-                next
-            });
-            if a > usize::from(u16::MAX) {
-                return Err(Error::Invalid("more than 65,535 authorities in one shard".into()));
-            }
-            authority_ids.extend_from_slice(&(a as u16).to_le_bytes());
+            references.push(&p.reference)?;
+            authority_ids.extend_from_slice(&authorities.id(&p.authority)?.to_le_bytes());
             kinds.push(match p.kind {
                 Kind::Person => 0,
                 Kind::Trace => 1,
@@ -223,17 +212,8 @@ pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
         class_bytes.extend_from_slice(&extras_at.to_le_bytes());
         class_bytes.extend_from_slice(&[0u8; 8]);
     }
-    if ref_heap.len() > u32::MAX as usize {
-        return Err(Error::Invalid("references of one shard exceed 4 GiB".into()));
-    }
-    ref_offsets.extend_from_slice(&(ref_heap.len() as u32).to_le_bytes());
-    let mut auth_offsets = Vec::new();
-    let mut auth_heap = Vec::new();
-    for a in &authorities {
-        auth_offsets.extend_from_slice(&(auth_heap.len() as u32).to_le_bytes());
-        auth_heap.extend_from_slice(a.as_bytes());
-    }
-    auth_offsets.extend_from_slice(&(auth_heap.len() as u32).to_le_bytes());
+    references.finish()?;
+    authorities.names.finish()?;
 
     let (bucket_counts, buckets, postings) = build_postings(&cores, n, &classes_of, &order);
     let tokens = observed_tokens(&cores, n);
@@ -242,13 +222,13 @@ pub fn write(path: &Path, records: &[Record<'_>], created: u64) -> Result<()> {
         &cores,
         &class_bytes,
         &extras,
-        &ref_offsets,
-        &ref_heap,
+        &references.offsets,
+        &references.heap,
         &authority_ids,
         &kinds,
         &added,
-        &auth_offsets,
-        &auth_heap,
+        &authorities.names.offsets,
+        &authorities.names.heap,
         &buckets,
         &postings,
         &tokens,
@@ -554,27 +534,13 @@ impl Shard {
 
     /// Reference number of profile `id`.
     pub fn reference(&self, id: usize) -> Result<&str> {
-        let offs = self.section(Section::RefOffsets);
-        let (a, b) = (u32_at(offs, id * 4), u32_at(offs, id * 4 + 4));
-        let heap = self.section(Section::RefHeap);
-        let bytes = match (a, b) {
-            (Some(a), Some(b)) => heap.get(a as usize..b as usize),
-            _ => None,
-        };
-        bytes
-            .and_then(|b| std::str::from_utf8(b).ok())
+        string_at(self.section(Section::RefOffsets), self.section(Section::RefHeap), id)
             .ok_or_else(|| Error::corrupt(&self.file.path, format!("reference of profile {id} is unreadable")))
     }
 
     /// Authority of profile `id`.
     pub fn authority(&self, id: usize) -> Result<&str> {
-        let ids = self.section(Section::AuthorityIds);
-        let a = ids.get(id * 2..id * 2 + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
-        let offs = self.section(Section::AuthOffsets);
-        let heap = self.section(Section::AuthHeap);
-        a.and_then(|a| Some((u32_at(offs, a * 4)?, u32_at(offs, a * 4 + 4)?)))
-            .and_then(|(s, e)| heap.get(s as usize..e as usize))
-            .and_then(|b| std::str::from_utf8(b).ok())
+        authority_at(self.section(Section::AuthorityIds), self.section(Section::AuthOffsets), self.section(Section::AuthHeap), id)
             .ok_or_else(|| Error::corrupt(&self.file.path, format!("authority of profile {id} is unreadable")))
     }
 
