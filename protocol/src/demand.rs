@@ -1,0 +1,1 @@
+//! Information demands (to be written).

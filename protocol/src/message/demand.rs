@@ -1,0 +1,1 @@
+//! The information demand and its answer (to be written).
