@@ -1,12 +1,11 @@
 //! The DNA workload: generate, write CSV, build, open, verify, search.
 
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use hitdex_datasets::frequencies::AlleleFrequencies;
 use hitdex_datasets::synthetic::{self, SyntheticConfig};
-use hitdex_engine::dna::{brute_force, Hit, HitQuality, Locus, MatchParams, Profile, LOCUS_COUNT};
+use hitdex_engine::dna::{brute_force, Hit, HitQuality, MatchParams, Profile};
 use hitdex_engine::index::Index;
 use hitdex_formats::dna_csv::{self, Mode};
 
@@ -164,20 +163,7 @@ fn timed<T>(progress: &dyn Progress, phase: &str, total: Option<u64>, f: impl Fn
 /// # Errors
 /// I/O errors, naming the file.
 pub fn write_csv(path: &Path, profiles: &[Profile]) -> Result<u64, BenchError> {
-    let io = |source| BenchError::Io { path: path.to_path_buf(), source };
-    let mut typed = [false; LOCUS_COUNT];
-    for p in profiles {
-        for (l, g) in p.loci.iter().enumerate() {
-            typed[l] |= g.is_typed();
-        }
-    }
-    let loci: Vec<Locus> = Locus::all().filter(|l| typed[l.index()]).collect();
-    let file = std::fs::File::create(path).map_err(io)?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    dna_csv::write_header(&mut w, &loci).map_err(io)?;
-    dna_csv::write_profiles(&mut w, &loci, profiles).map_err(io)?;
-    w.flush().map_err(io)?;
-    std::fs::metadata(path).map(|m| m.len()).map_err(io)
+    dna_csv::write_path(path, profiles).map_err(|source| BenchError::Io { path: path.to_path_buf(), source })
 }
 
 /// Runs the whole workload.

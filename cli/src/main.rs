@@ -5,10 +5,12 @@
 //! here.
 
 mod bench;
+mod client;
 mod demo;
 mod fingerprint;
 mod generate;
 mod index;
+mod node;
 mod progress;
 mod search;
 
@@ -51,6 +53,17 @@ enum Command {
     /// Macro benchmark of a whole workload (generate, build, open, search).
     #[command(subcommand)]
     Bench(bench::What),
+    /// Set up a national node: `hitdex node init --dir D` writes a complete
+    /// working one (keys, authorities, indexes, configuration).
+    #[command(subcommand)]
+    Node(node::Op),
+    /// Run a node: the signed HTTP/JSON protocol of SPEC section 6 on
+    /// loopback or a Unix socket (searches, index status, /healthz,
+    /// /readyz, /metrics, /v1/openapi.json).
+    Serve(node::ServeArgs),
+    /// Talk to a node as one authority: signed requests, verified answers.
+    #[command(subcommand)]
+    Client(client::Op),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +75,9 @@ fn main() -> ExitCode {
         Command::Search(what) => search::run(what),
         Command::Fingerprint(op) => fingerprint::run(op),
         Command::Bench(what) => bench::run(what),
+        Command::Node(op) => node::init(op),
+        Command::Serve(args) => node::serve(args),
+        Command::Client(op) => client::run(op),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

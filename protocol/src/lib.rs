@@ -5,6 +5,16 @@
 //!   description generated from them.
 //! - [`clock`]: the time every deadline, signature window and log entry
 //!   reads, injectable so tests can pass deadlines.
+//! - [`keys`]: Ed25519 key files.
+//! - [`signature`]: signed requests and answers in the shape of RFC 9421,
+//!   the time window and the replay check.
+//! - [`directory`]: the authorities, their keys and access per category,
+//!   and the national contact points.
+//! - [`config`]: `node.toml` and `client.toml`.
+//! - [`server`]: the HTTP service; [`metrics`]: its Prometheus counters.
+//! - [`init`]: a complete working node directory for trying it out.
+//! - [`client`]: signs requests as one authority and checks the node's
+//!   signed answers.
 //! - [`audit`]: the append-only, hash-chained log of every request, with
 //!   signed checkpoints.
 //! - [`demand`]: information demands after a hit: validation, states,
@@ -12,6 +22,14 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod client;
 pub mod clock;
+pub mod config;
 pub mod demand;
+pub mod directory;
+pub mod init;
+pub mod keys;
 pub mod message;
+pub mod metrics;
+pub mod server;
+pub mod signature;

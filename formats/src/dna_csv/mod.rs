@@ -25,7 +25,8 @@ mod write;
 
 pub use error::{CsvError, Problem};
 pub use read::{read_bytes, read_path};
-pub use write::{write_header, write_profile, write_profiles, Layout};
+pub use row::genotype;
+pub use write::{write_header, write_path, write_profile, write_profiles, Layout};
 
 /// What a file is read for; stored profiles are checked more strictly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

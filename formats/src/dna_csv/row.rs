@@ -142,10 +142,15 @@ fn kind(cell: &str, mode: Mode) -> Result<Kind, Problem> {
     }
 }
 
-/// `a/b`, `a` (homozygote), `*` parts, or empty (untyped). From a third
-/// allele on, the rest becomes one `*`; every part must still be readable,
-/// so a typing mistake in a dropped allele is not hidden.
-pub(super) fn genotype(locus: Locus, cell: &str) -> Result<Genotype, AlleleParseError> {
+/// The genotype of one cell at `locus`: `a/b`, `a` (homozygote), `*`
+/// parts, or empty (untyped). From a third allele on, the rest becomes one
+/// `*`; every part must still be readable, so a typing mistake in a dropped
+/// allele is not hidden. The node reads query genotypes sent as JSON with
+/// it, so they follow the CSV's rules exactly.
+///
+/// # Errors
+/// The first allele that cannot be read.
+pub fn genotype(locus: Locus, cell: &str) -> Result<Genotype, AlleleParseError> {
     let cell = cell.trim();
     if cell.is_empty() {
         return Ok(Genotype::UNTYPED);

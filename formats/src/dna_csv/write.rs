@@ -200,3 +200,23 @@ pub fn write_profile(w: &mut impl Write, loci: &[Locus], p: &Profile) -> io::Res
 pub fn write_profiles(w: &mut impl Write, loci: &[Locus], profiles: &[Profile]) -> io::Result<()> {
     Layout::new(loci).write_profiles(w, profiles)
 }
+
+/// Writes `profiles` to the file `path` under a header of every locus any
+/// of them types (canonical order); returns the file's size.
+///
+/// # Errors
+/// I/O errors (without the path: callers name it).
+pub fn write_path(path: &std::path::Path, profiles: &[Profile]) -> io::Result<u64> {
+    let mut typed = [false; hitdex_engine::dna::LOCUS_COUNT];
+    for p in profiles {
+        for (l, g) in p.loci.iter().enumerate() {
+            typed[l] |= g.is_typed();
+        }
+    }
+    let loci: Vec<Locus> = Locus::all().filter(|l| typed[l.index()]).collect();
+    let mut w = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    write_header(&mut w, &loci)?;
+    write_profiles(&mut w, &loci, profiles)?;
+    w.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}

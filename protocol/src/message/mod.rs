@@ -1,4 +1,255 @@
 //! Every message type of the node protocol (SPEC section 6), and the
-//! OpenAPI description generated from them.
+//! OpenAPI description generated from them ([`openapi`]).
+//!
+//! Inputs refuse unknown fields, so a misspelt option is an error rather
+//! than silently ignored. Answers of a search mirror `hitdex search`'s
+//! NDJSON lines field for field.
 
 pub mod demand;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+/// Fewest matching loci for a DNA hit when a request does not say.
+pub const DEFAULT_MIN_LOCI: u8 = 6;
+
+fn default_min_loci() -> u8 {
+    DEFAULT_MIN_LOCI
+}
+
+/// Why a request is made: logged with every search (SPEC section 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Purpose {
+    /// The purpose of the search, e.g. "prevention and investigation of
+    /// criminal offences".
+    pub purpose: String,
+    /// The requester's case reference.
+    pub case_reference: String,
+}
+
+/// `POST /v1/search/dna`: one or more query profiles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnaSearch {
+    /// See [`Purpose`].
+    pub purpose: String,
+    /// See [`Purpose`].
+    pub case_reference: String,
+    /// The query profiles.
+    pub queries: Vec<DnaQuery>,
+    /// Fewest matching loci for a hit (default 6).
+    #[serde(default = "default_min_loci")]
+    pub min_loci: u8,
+    /// Turn off the microvariant tolerance.
+    #[serde(default)]
+    pub exact_microvariants: bool,
+}
+
+/// First line of `POST /v1/batch/dna`: what every following query line shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnaBatchHeader {
+    /// See [`Purpose`].
+    pub purpose: String,
+    /// See [`Purpose`].
+    pub case_reference: String,
+    /// Fewest matching loci for a hit (default 6).
+    #[serde(default = "default_min_loci")]
+    pub min_loci: u8,
+    /// Turn off the microvariant tolerance.
+    #[serde(default)]
+    pub exact_microvariants: bool,
+}
+
+/// One query profile: its name and a genotype per locus, written as in the
+/// DNA CSV (`15/16`, `15`, `*/16`; loci not named are untyped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnaQuery {
+    /// The query's name, echoed in its answer.
+    pub query: String,
+    /// Genotype text per locus name (any accepted spelling).
+    pub loci: BTreeMap<String, String>,
+}
+
+/// The answer to one query: its hits, best first (as `hitdex search dna`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnaResult {
+    /// The query's name.
+    pub query: String,
+    /// Its hits; empty for no hit.
+    pub hits: Vec<DnaHit>,
+}
+
+/// One hit. With index-only access only `reference` and `authority` are
+/// given: whether there is a hit and who holds the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnaHit {
+    /// Reference number of the record.
+    pub reference: String,
+    /// The designated authority holding it.
+    pub authority: String,
+    /// `full` or `near` (direct access only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<String>,
+    /// Loci that match (direct access only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matching_loci: Option<u8>,
+    /// Loci typed in both (direct access only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared_loci: Option<u8>,
+    /// The one locus that differs in a near match (direct access only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differing_locus: Option<String>,
+}
+
+/// The answer of `POST /v1/search/dna`: one result per query, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnaAnswer {
+    /// The node that answered.
+    pub node: String,
+    /// One result per query, in input order.
+    pub results: Vec<DnaResult>,
+}
+
+/// `GET /v1/index/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndexStatus {
+    /// The node.
+    pub node: String,
+    /// Every index it serves.
+    pub indexes: Vec<IndexInfo>,
+}
+
+/// One index of [`IndexStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndexInfo {
+    /// Its category.
+    pub category: String,
+    /// Live records.
+    pub records: u64,
+    /// Shard files.
+    pub shards: u64,
+    /// Whether every shard's checksum was verified when the node started.
+    pub verified: bool,
+}
+
+/// Every error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// See [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    /// A stable code for programs (`signature_invalid`, `forbidden`, ...).
+    pub code: String,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// An error body.
+    pub fn new(code: &str, message: impl Into<String>) -> ErrorBody {
+        ErrorBody { error: ErrorDetail { code: code.to_string(), message: message.into() } }
+    }
+}
+
+/// The paths, documented here so that the OpenAPI description comes from
+/// this one module; the handlers live in `server`.
+#[allow(dead_code)]
+mod paths {
+    use super::*;
+
+    /// Search the DNA index. Signed (RFC 9421 shape: `Content-Digest`,
+    /// `Signature-Input`, `Signature`); the answer is signed by the node.
+    #[utoipa::path(post, path = "/v1/search/dna", request_body = DnaSearch, responses(
+        (status = 200, description = "One result per query", body = DnaAnswer),
+        (status = 400, description = "Malformed JSON, unknown field, bad allele", body = ErrorBody),
+        (status = 401, description = "Unsigned, wrongly signed, expired or replayed", body = ErrorBody),
+        (status = 403, description = "No access to this category", body = ErrorBody),
+        (status = 413, description = "Body or query count over the limit", body = ErrorBody),
+    ))]
+    fn search_dna() {}
+
+    /// Search the DNA index with NDJSON: a [`DnaBatchHeader`] line, then
+    /// one [`DnaQuery`] per line; the answer is one [`DnaResult`] per line.
+    #[utoipa::path(post, path = "/v1/batch/dna", request_body(content = String, content_type = "application/x-ndjson"), responses(
+        (status = 200, description = "One DnaResult per line, in input order", body = String, content_type = "application/x-ndjson"),
+        (status = 400, description = "A malformed line (named)", body = ErrorBody),
+        (status = 401, description = "Signature refused", body = ErrorBody),
+        (status = 403, description = "No access to this category", body = ErrorBody),
+        (status = 413, description = "Body or batch over the limit", body = ErrorBody),
+    ))]
+    fn batch_dna() {}
+
+    /// The indexes served. Signed.
+    #[utoipa::path(get, path = "/v1/index/status", responses((status = 200, body = IndexStatus), (status = 401, body = ErrorBody)))]
+    fn index_status() {}
+
+    /// Alive.
+    #[utoipa::path(get, path = "/healthz", responses((status = 200, body = String)))]
+    fn healthz() {}
+
+    /// Ready: every shard open and verified.
+    #[utoipa::path(get, path = "/readyz", responses((status = 200, body = String), (status = 503, body = ErrorBody)))]
+    fn readyz() {}
+
+    /// Prometheus text: requests, hits, latency histogram, refusals.
+    #[utoipa::path(get, path = "/metrics", responses((status = 200, body = String, content_type = "text/plain")))]
+    fn metrics() {}
+
+    /// This description.
+    #[utoipa::path(get, path = "/v1/openapi.json", responses((status = 200, body = Object)))]
+    fn openapi() {}
+
+    #[derive(OpenApi)]
+    #[openapi(
+        info(title = "Hitdex node", description = "Hit/no-hit searches and information demands between competent authorities (SPEC section 6)."),
+        paths(search_dna, batch_dna, index_status, healthz, readyz, metrics, openapi),
+        components(schemas(Purpose, DnaSearch, DnaBatchHeader, DnaQuery, DnaResult, DnaHit, DnaAnswer, IndexStatus, IndexInfo, ErrorBody, ErrorDetail))
+    )]
+    pub(super) struct Api;
+}
+
+/// The OpenAPI 3 description of the protocol, as JSON text.
+pub fn openapi() -> String {
+    // Serialising a value built from derived types cannot fail.
+    paths::Api::openapi().to_pretty_json().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_description_names_every_path_and_message() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi()).unwrap();
+        for path in ["/v1/search/dna", "/v1/batch/dna", "/v1/index/status", "/healthz", "/readyz", "/metrics", "/v1/openapi.json"] {
+            assert!(doc["paths"].get(path).is_some(), "{path}");
+        }
+        for schema in ["DnaSearch", "DnaAnswer", "ErrorBody", "IndexStatus"] {
+            assert!(doc["components"]["schemas"].get(schema).is_some(), "{schema}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let e = serde_json::from_str::<DnaSearch>(r#"{"purpose":"p","case_reference":"c","queries":[],"min_locus":6}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `min_locus`"), "{e}");
+        let ok: DnaSearch = serde_json::from_str(r#"{"purpose":"p","case_reference":"c","queries":[{"query":"Q","loci":{"TH01":"6/9.3"}}]}"#).unwrap();
+        assert_eq!((ok.min_loci, ok.exact_microvariants), (6, false));
+    }
+}

@@ -1,0 +1,90 @@
+//! `hitdex node init`: a complete working node directory;
+//! `hitdex serve`: run a node.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args as ClapArgs, Subcommand};
+use hitdex_datasets::synthetic::{self, SyntheticConfig};
+use hitdex_protocol::clock::SystemClock;
+use hitdex_protocol::config::NodeConfig;
+use hitdex_protocol::server::{self, Listener, Node};
+
+use crate::generate::FrequencyArgs;
+use crate::progress::phase;
+
+#[derive(Subcommand)]
+pub enum Op {
+    /// Write a complete working node into a new directory: node.toml, the
+    /// node's Ed25519 key, a directory of three test authorities of three
+    /// countries with their key pairs (DE-BKA: direct access to DNA;
+    /// FR-PTS: index-only; NL-NFI: none), a DNA index of synthetic
+    /// profiles, queries.csv, and client.toml (DE-BKA; client-FR-PTS.toml
+    /// and client-NL-NFI.toml for the others). Then:
+    /// `hitdex serve --config DIR/node.toml` and
+    /// `hitdex client search dna --config DIR/client.toml --queries DIR/queries.csv`.
+    Init(InitArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct InitArgs {
+    /// The new node's directory (must not exist, or be empty).
+    #[arg(long)]
+    dir: PathBuf,
+    /// Where the node will listen (host:port, or unix:PATH).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: String,
+    /// Synthetic DNA profiles in its index.
+    #[arg(long, default_value_t = 10_000)]
+    profiles: usize,
+    /// Queries written to queries.csv.
+    #[arg(long, default_value_t = 100)]
+    queries: usize,
+    /// Seed of the synthetic data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[command(flatten)]
+    source: FrequencyArgs,
+}
+
+#[derive(ClapArgs)]
+pub struct ServeArgs {
+    /// The node's configuration (see `hitdex node init`).
+    #[arg(long)]
+    config: PathBuf,
+    /// Listen here instead of node.toml's `listen`: host:port (port 0
+    /// picks a free one) or unix:PATH. The address is printed on standard
+    /// output once the node accepts requests.
+    #[arg(long)]
+    listen: Option<String>,
+}
+
+pub fn init(op: Op) -> Result<()> {
+    let Op::Init(a) = op;
+    let freqs = a.source.load()?;
+    let config = SyntheticConfig { profiles: a.profiles, seed: a.seed, ..SyntheticConfig::default() };
+    let profiles = phase("generate profiles", || synthetic::generate(&freqs, &config));
+    let queries = synthetic::queries(&profiles, &freqs, a.queries, a.seed ^ 0x5eed);
+    let created = phase("write the node", || hitdex_protocol::init::init(&a.dir, &a.listen, &profiles, &queries))?;
+    println!("wrote a node to {}:", a.dir.display());
+    println!("  hitdex serve --config {}", created.node_config.display());
+    println!("  hitdex client search dna --config {} --queries {}", created.client_config.display(), created.queries.display());
+    Ok(())
+}
+
+pub fn serve(a: ServeArgs) -> Result<()> {
+    let config = NodeConfig::load(&a.config)?;
+    let node = Arc::new(Node::open(&config, Arc::new(SystemClock)).context("cannot start the node")?);
+    let listen = a.listen.unwrap_or_else(|| config.listen.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = Listener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        // Scripts and tests wait for this line.
+        println!("listening on {}", listener.address());
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        server::serve(node, listener, shutdown).await.context("the node stopped")
+    })
+}

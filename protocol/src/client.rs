@@ -1,0 +1,185 @@
+//! A node's client: signs requests as one authority, sends them over
+//! HTTP, and accepts an answer only if the node's signature over it
+//! verifies and echoes the request's nonce. What `hitdex client` and the
+//! load generator use.
+
+use std::time::Duration;
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use hitdex_engine::dna::{Locus, Profile};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{ClientConfig, ConfigError};
+use crate::keys::{self, KeyError};
+use crate::message::{DnaAnswer, DnaQuery, DnaSearch, ErrorBody};
+use crate::signature::{self, Received, SignatureError};
+
+/// Why a request did not get a verified answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// `client.toml` is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A key file is unreadable.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The node's address is not a URL this client can use.
+    #[error("{0:?} is not an http:// URL")]
+    Url(String),
+    /// The request could not be sent or the answer read.
+    #[error("{url}: {message}")]
+    Transport {
+        /// The node.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// The answer's signature did not verify: it is not trusted.
+    #[error("the node's answer is not trusted: {0}")]
+    Unverified(#[from] SignatureError),
+    /// The node refused the request (its signed JSON error).
+    #[error("the node refused the request ({status} {code}): {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The error's code.
+        code: String,
+        /// The error's message.
+        message: String,
+    },
+    /// The answer is not the expected JSON.
+    #[error("unexpected answer: {0}")]
+    Decode(String),
+}
+
+/// A verified answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// A client speaking for one authority to one node.
+pub struct Client {
+    authority: String,
+    key: SigningKey,
+    node_key: VerifyingKey,
+    base: String,
+    http: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    clock: Box<dyn Clock>,
+}
+
+impl Client {
+    /// A client with the keys `config` names, for the node at `url`
+    /// (`http://host:port`).
+    ///
+    /// # Errors
+    /// [`ClientError`] naming the key file or the URL.
+    pub fn new(config: &ClientConfig, url: &str) -> Result<Client, ClientError> {
+        let key = keys::read_signing(&config.signing_key)?;
+        let node_key = keys::read_public(&config.node_public_key)?;
+        Client::with_keys(&config.authority, key, node_key, url)
+    }
+
+    /// A client from keys in hand.
+    ///
+    /// # Errors
+    /// [`ClientError::Url`] unless `url` is `http://…`.
+    pub fn with_keys(authority: &str, key: SigningKey, node_key: VerifyingKey, url: &str) -> Result<Client, ClientError> {
+        if !url.starts_with("http://") || url.parse::<hyper::Uri>().is_err() {
+            return Err(ClientError::Url(url.to_string()));
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
+        Ok(Client { authority: authority.to_string(), key, node_key, base: url.trim_end_matches('/').to_string(), http, clock: Box::new(SystemClock) })
+    }
+
+    /// The same client reading time from `clock` (for tests of the window).
+    pub fn with_clock(mut self, clock: Box<dyn Clock>) -> Client {
+        self.clock = clock;
+        self
+    }
+
+    /// Sends a signed request and verifies the signed answer, whatever its
+    /// status.
+    ///
+    /// # Errors
+    /// [`ClientError::Transport`] or [`ClientError::Unverified`].
+    pub async fn send(&self, method: &str, path: &str, body: Vec<u8>) -> Result<Reply, ClientError> {
+        let nonce = signature::nonce();
+        let h = signature::sign_request(&self.key, &self.authority, method, path, &body, self.clock.now_ms() / 1000, &nonce);
+        let url = format!("{}{path}", self.base);
+        let transport = |message: String| ClientError::Transport { url: url.clone(), message };
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("content-type", if path.starts_with("/v1/batch/") { "application/x-ndjson" } else { "application/json" })
+            .header("content-digest", h.content_digest)
+            .header("signature-input", h.signature_input)
+            .header("signature", h.signature)
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| transport(e.to_string()))?;
+        let response = self.http.request(request).await.map_err(|e| transport(format!("{e} ({})", e.source_text())))?;
+        let status = response.status().as_u16();
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let (digest, input, sig) = (header("content-digest"), header("signature-input"), header("signature"));
+        let body = response.into_body().collect().await.map_err(|e| transport(e.to_string()))?.to_bytes();
+        let received = Received { content_digest: digest.as_deref(), signature_input: input.as_deref(), signature: sig.as_deref() };
+        signature::check_response(status, &body, received, &self.node_key, &nonce)?;
+        Ok(Reply { status, body })
+    }
+
+    /// Sends, verifies, and turns a refusal into [`ClientError::Refused`].
+    ///
+    /// # Errors
+    /// As [`Client::send`], and [`ClientError::Refused`].
+    pub async fn call(&self, method: &str, path: &str, body: Vec<u8>) -> Result<Bytes, ClientError> {
+        let reply = self.send(method, path, body).await?;
+        if reply.status == 200 {
+            return Ok(reply.body);
+        }
+        let e: ErrorBody = serde_json::from_slice(&reply.body).map_err(|e| ClientError::Decode(format!("status {} without a JSON error: {e}", reply.status)))?;
+        Err(ClientError::Refused { status: reply.status, code: e.error.code, message: e.error.message })
+    }
+
+    /// A DNA search.
+    ///
+    /// # Errors
+    /// As [`Client::call`], and [`ClientError::Decode`].
+    pub async fn search_dna(&self, request: &DnaSearch) -> Result<DnaAnswer, ClientError> {
+        let body = serde_json::to_vec(request).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let answer = self.call("POST", "/v1/search/dna", body).await?;
+        serde_json::from_slice(&answer).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+}
+
+/// The error's causes as text (hyper's own message is terse).
+trait SourceText {
+    fn source_text(&self) -> String;
+}
+
+impl<E: std::error::Error> SourceText for E {
+    fn source_text(&self) -> String {
+        let mut text = Vec::new();
+        let mut cause = self.source();
+        while let Some(c) = cause {
+            text.push(c.to_string());
+            cause = c.source();
+        }
+        text.join(": ")
+    }
+}
+
+/// A query profile in its wire form (genotypes written as in the CSV).
+pub fn dna_query(p: &Profile) -> DnaQuery {
+    let loci = Locus::all().filter(|l| p.genotype(*l).is_typed()).map(|l| (l.name().to_string(), p.genotype(l).display(l).to_string())).collect();
+    DnaQuery { query: p.reference.clone(), loci }
+}

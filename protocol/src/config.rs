@@ -1,0 +1,152 @@
+//! `node.toml` and `client.toml`: what a node serves and how a client signs.
+//!
+//! Paths in either file are relative to the file's own directory, so a
+//! node directory made by `hitdex node init` can be moved as a whole.
+//!
+//! ```toml
+//! # node.toml
+//! id = "XX-NODE"                  # keyid of the node's answers
+//! listen = "127.0.0.1:8443"       # or "unix:/run/hitdex.sock"
+//! signing_key = "node.key"
+//! directory = "authorities.toml"
+//! audit_log = "audit.log"
+//! demands = "demands.sqlite"
+//! [indexes]
+//! dna = "indexes/dna"
+//! [limits]                        # all optional; these are the defaults
+//! max_body_bytes = 8388608
+//! max_queries = 1000              # per POST /v1/search
+//! max_batch = 100000              # lines per POST /v1/batch
+//! request_timeout_ms = 30000
+//! signature_window_s = 60
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Why a configuration file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{path}: {problem}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, with its line where TOML can tell.
+        problem: String,
+    },
+}
+
+/// The limits of one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Most queries in one `POST /v1/search`.
+    pub max_queries: usize,
+    /// Most query lines in one `POST /v1/batch`.
+    pub max_batch: usize,
+    /// Longest a request may take before it is answered 503.
+    pub request_timeout_ms: u64,
+    /// How far a signature's time may be from the node's, either side.
+    pub signature_window_s: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_body_bytes: 8 << 20, max_queries: 1000, max_batch: 100_000, request_timeout_ms: 30_000, signature_window_s: 60 }
+    }
+}
+
+/// `node.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The node's name: the keyid of its answers.
+    pub id: String,
+    /// Where to listen: `host:port`, or `unix:PATH`.
+    pub listen: String,
+    /// The node's Ed25519 signing key file.
+    pub signing_key: PathBuf,
+    /// The directory of authorities.
+    pub directory: PathBuf,
+    /// The audit log.
+    pub audit_log: PathBuf,
+    /// The information demands database.
+    pub demands: PathBuf,
+    /// Index directory per category.
+    #[serde(default)]
+    pub indexes: BTreeMap<String, PathBuf>,
+    /// Limits.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// `client.toml`: one authority's settings for `hitdex client`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The authority the client speaks for (keyid of its signatures).
+    pub authority: String,
+    /// Its signing key file.
+    pub signing_key: PathBuf,
+    /// The node's public key file, to check answers.
+    pub node_public_key: PathBuf,
+    /// The node's address, unless given on the command line.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Purpose logged with requests, unless given on the command line.
+    #[serde(default)]
+    pub purpose: Option<String>,
+}
+
+fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.display().to_string(), problem: e.to_string() })
+}
+
+/// `path` relative to the directory of the file `config`.
+fn beside(config: &Path, path: &Path) -> PathBuf {
+    config.parent().unwrap_or(Path::new(".")).join(path)
+}
+
+impl NodeConfig {
+    /// Reads `node.toml`, with its paths made relative to where it lies.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file.
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let mut c: NodeConfig = read(path)?;
+        for p in [&mut c.signing_key, &mut c.directory, &mut c.audit_log, &mut c.demands].into_iter().chain(c.indexes.values_mut()) {
+            *p = beside(path, p);
+        }
+        if let Some(category) = c.indexes.keys().find(|k| !crate::directory::CATEGORIES.contains(&k.as_str())) {
+            return Err(ConfigError::Invalid { path: path.display().to_string(), problem: format!("[indexes]: unknown category {category:?}") });
+        }
+        Ok(c)
+    }
+}
+
+impl ClientConfig {
+    /// Reads `client.toml`, with its paths made relative to where it lies.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file.
+    pub fn load(path: &Path) -> Result<ClientConfig, ConfigError> {
+        let mut c: ClientConfig = read(path)?;
+        c.signing_key = beside(path, &c.signing_key);
+        c.node_public_key = beside(path, &c.node_public_key);
+        Ok(c)
+    }
+}

@@ -1,0 +1,113 @@
+//! `hitdex node init`: a complete working node in one directory.
+//!
+//! The node's signing key; three authorities of three countries with key
+//! pairs for testing and different access (DE-BKA direct access to DNA,
+//! FR-PTS index-only, NL-NFI none), each country's contact point; a DNA
+//! index of the profiles given and a file of queries; `node.toml`, and a
+//! `client.toml` per authority (`client.toml` itself is DE-BKA's). Every
+//! path in the files is relative, so the directory can be moved.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use hitdex_engine::dna::Profile;
+use hitdex_engine::index::Index;
+
+use crate::keys::{self, KeyError};
+
+/// The test authorities: id, country, name, access line of the directory.
+pub const AUTHORITIES: [(&str, &str, &str, &str); 3] = [
+    ("DE-BKA", "DE", "Bundeskriminalamt", r#"{ dna = "direct", fingerprint = "index-only" }"#),
+    ("FR-PTS", "FR", "Police technique et scientifique", r#"{ dna = "index-only" }"#),
+    ("NL-NFI", "NL", "Nederlands Forensisch Instituut", "{}"),
+];
+
+/// The node's name in a new node directory.
+pub const NODE_ID: &str = "XX-NODE";
+
+/// Why a node directory could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The directory exists and is not empty.
+    #[error("{0} exists and is not empty; choose a new directory")]
+    NotEmpty(PathBuf),
+    /// A file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A key could not be written.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The index could not be built.
+    #[error("building {path}: {source}")]
+    Index {
+        /// The index directory.
+        path: PathBuf,
+        /// The engine's error.
+        source: hitdex_engine::Error,
+    },
+}
+
+/// What [`init`] wrote.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// `node.toml`.
+    pub node_config: PathBuf,
+    /// `client.toml` (DE-BKA's).
+    pub client_config: PathBuf,
+    /// The query profiles, as DNA CSV.
+    pub queries: PathBuf,
+}
+
+/// Writes a node in `dir` (new or empty) listening on `listen`, with a DNA
+/// index of `profiles` and `queries` to try it with.
+///
+/// # Errors
+/// [`InitError`] naming what could not be written.
+pub fn init(dir: &Path, listen: &str, profiles: &[Profile], queries: &[Profile]) -> Result<Created, InitError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| InitError::Io { path, source }
+    };
+    if fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(InitError::NotEmpty(dir.to_path_buf()));
+    }
+    fs::create_dir_all(dir.join("keys")).map_err(io(dir))?;
+    let node_key = keys::generate();
+    keys::write_signing(&dir.join("node.key"), &node_key)?;
+    keys::write_public(&dir.join("node.pub"), &node_key.verifying_key())?;
+    let url = format!("http://{listen}");
+    let mut directory = String::from("# Authorities that may query this node: keys and access per category\n# (direct, index-only or none; a category not listed is none).\n");
+    for (id, country, name, access) in AUTHORITIES {
+        let key = keys::generate();
+        keys::write_signing(&dir.join("keys").join(format!("{id}.key")), &key)?;
+        keys::write_public(&dir.join("keys").join(format!("{id}.pub")), &key.verifying_key())?;
+        let public = keys::encode(key.verifying_key().as_bytes());
+        directory += &format!("\n[[authority]]\nid = \"{id}\"\ncountry = \"{country}\"\nname = \"{name}\"\npublic_key = \"{public}\"\naccess = {access}\n");
+        let client = format!(
+            "# hitdex client settings of {id}\nauthority = \"{id}\"\nsigning_key = \"keys/{id}.key\"\nnode_public_key = \"node.pub\"\nurl = \"{url}\"\npurpose = \"prevention and investigation of criminal offences\"\n"
+        );
+        let file = if id == AUTHORITIES[0].0 { dir.join("client.toml") } else { dir.join(format!("client-{id}.toml")) };
+        fs::write(&file, client).map_err(io(&file))?;
+    }
+    directory += "\n# National contact points: demands go here when a designated authority's node\n# cannot be reached. In this test node every country's is this node itself.\n";
+    for (id, country, _, _) in AUTHORITIES {
+        directory += &format!("\n[[contact_point]]\ncountry = \"{country}\"\nauthority = \"{id}\"\nurl = \"{url}\"\n");
+    }
+    let authorities = dir.join("authorities.toml");
+    fs::write(&authorities, directory).map_err(io(&authorities))?;
+    let index = dir.join("indexes").join("dna");
+    Index::build(&index, profiles, 2).map_err(|source| InitError::Index { path: index.clone(), source })?;
+    let queries_path = dir.join("queries.csv");
+    hitdex_formats::dna_csv::write_path(&queries_path, queries).map_err(io(&queries_path))?;
+    let node_config = dir.join("node.toml");
+    let text = format!(
+        "# A Hitdex node: `hitdex serve --config node.toml`\nid = \"{NODE_ID}\"\nlisten = \"{listen}\"\nsigning_key = \"node.key\"\ndirectory = \"authorities.toml\"\naudit_log = \"audit.log\"\ndemands = \"demands.sqlite\"\n\n[indexes]\ndna = \"indexes/dna\"\n\n[limits]\nmax_body_bytes = 8388608\nmax_queries = 1000\nmax_batch = 100000\nrequest_timeout_ms = 30000\nsignature_window_s = 60\n"
+    );
+    fs::write(&node_config, text).map_err(io(&node_config))?;
+    Ok(Created { node_config, client_config: dir.join("client.toml"), queries: queries_path })
+}

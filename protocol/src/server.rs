@@ -1,0 +1,463 @@
+//! The node's HTTP service (axum on tokio): signed searches, status,
+//! health, readiness, metrics and the OpenAPI description.
+//!
+//! Every `/v1/` request except the description must be signed by an
+//! authority of the directory ([`signature`]); the node checks the
+//! signature, the time window and the nonce, then the authority's access
+//! to the category (deny by default), and signs every answer, errors
+//! included. Searches run on tokio's blocking pool (the engine is
+//! synchronous and CPU-bound) under the request timeout. Client faults get
+//! a 4xx with `{"error":{"code","message"}}`; a 5xx means the node itself
+//! failed.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use ed25519_dalek::SigningKey;
+use hitdex_engine::dna::{Locus, MatchParams, Profile};
+use hitdex_engine::index::Index;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use crate::clock::Clock;
+use crate::config::{ConfigError, Limits, NodeConfig};
+use crate::directory::{Access, Directory, DirectoryError};
+use crate::keys::{self, KeyError};
+use crate::message::{DnaAnswer, DnaBatchHeader, DnaHit, DnaQuery, DnaResult, DnaSearch, ErrorBody, IndexInfo, IndexStatus};
+use crate::metrics::Metrics;
+use crate::signature::{self, Received, SignatureError, Verifier};
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// `node.toml` is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The node's key is unreadable.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The directory of authorities is unreadable or invalid.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    /// An index cannot be opened.
+    #[error("{category} index {path}: {source}")]
+    Index {
+        /// Its category.
+        category: String,
+        /// Its directory.
+        path: PathBuf,
+        /// The engine's error.
+        source: hitdex_engine::Error,
+    },
+}
+
+/// A running node's state, shared by every request.
+pub struct Node {
+    id: String,
+    key: SigningKey,
+    directory: Directory,
+    verifier: Verifier,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    dna: Option<Index>,
+    metrics: Metrics,
+    ready: AtomicBool,
+}
+
+/// An answer to a signed request, before it is signed.
+struct Answer {
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+    hits: u64,
+}
+
+/// A refused request: the status and the JSON error body's code and message.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal { status, code, message: message.into() }
+    }
+
+    fn bad(code: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal::new(StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
+impl From<SignatureError> for Refusal {
+    fn from(e: SignatureError) -> Refusal {
+        Refusal::new(StatusCode::UNAUTHORIZED, e.code(), e.to_string())
+    }
+}
+
+const JSON: &str = "application/json";
+const NDJSON: &str = "application/x-ndjson";
+
+impl Node {
+    /// Opens what `config` names: key, directory, indexes (checked on open
+    /// as every index is; the full checksum is [`Node::verify_indexes`]).
+    ///
+    /// # Errors
+    /// [`NodeError`] naming the file at fault.
+    pub fn open(config: &NodeConfig, clock: Arc<dyn Clock>) -> Result<Node, NodeError> {
+        let key = keys::read_signing(&config.signing_key)?;
+        let directory = Directory::load(&config.directory)?;
+        let dna = match config.indexes.get("dna") {
+            Some(path) => Some(Index::open(path).map_err(|source| NodeError::Index { category: "dna".into(), path: path.clone(), source })?),
+            None => None,
+        };
+        Ok(Node {
+            id: config.id.clone(),
+            key,
+            directory,
+            verifier: Verifier::new(config.limits.signature_window_s),
+            clock,
+            limits: config.limits,
+            dna,
+            metrics: Metrics::default(),
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    /// Checks every shard's checksum; the node is ready once this passed.
+    ///
+    /// # Errors
+    /// The first index that fails, naming it.
+    pub fn verify_indexes(&self) -> Result<(), NodeError> {
+        if let Some(index) = &self.dna {
+            index.verify().map_err(|source| NodeError::Index { category: "dna".into(), path: index.dir().to_path_buf(), source })?;
+        }
+        self.ready.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Whether every index was verified.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    fn index_status(&self) -> IndexStatus {
+        let indexes = self
+            .dna
+            .iter()
+            .map(|index| IndexInfo { category: "dna".into(), records: index.live() as u64, shards: index.shards().len() as u64, verified: self.is_ready() })
+            .collect();
+        IndexStatus { node: self.id.clone(), indexes }
+    }
+
+    /// The DNA index, if `authority` may search it; its access.
+    fn dna_for(&self, authority: &str) -> Result<(&Index, Access), Refusal> {
+        let access = self.directory.access(authority, "dna");
+        if access == Access::None {
+            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("{authority} has no access to the dna category")));
+        }
+        let index = self.dna.as_ref().ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves no dna index"))?;
+        Ok((index, access))
+    }
+
+    fn search_dna(&self, authority: &str, mut body: Vec<u8>) -> Result<Answer, Refusal> {
+        let (index, access) = self.dna_for(authority)?;
+        let request: DnaSearch = simd_json::serde::from_slice(&mut body).map_err(|e| Refusal::bad("invalid_json", format!("request body: {e}")))?;
+        if request.queries.len() > self.limits.max_queries {
+            return Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_queries", format!("{} queries; at most {} per search (use /v1/batch/dna)", request.queries.len(), self.limits.max_queries)));
+        }
+        let params = match_params(request.min_loci, request.exact_microvariants)?;
+        let profiles = request.queries.iter().enumerate().map(|(i, q)| profile(q).map_err(|m| Refusal::bad("invalid_query", format!("queries[{i}]: {m}")))).collect::<Result<Vec<_>, _>>()?;
+        let results = search(index, &profiles, &params, access)?;
+        let hits = results.iter().map(|r| r.hits.len() as u64).sum();
+        let body = serde_json::to_vec(&DnaAnswer { node: self.id.clone(), results }).map_err(internal)?;
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, hits })
+    }
+
+    fn batch_dna(&self, authority: &str, body: Vec<u8>) -> Result<Answer, Refusal> {
+        let (index, access) = self.dna_for(authority)?;
+        let mut lines = body.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
+        let (_, first) = lines.next().ok_or_else(|| Refusal::bad("invalid_json", "empty batch: expected a header line, then one query per line"))?;
+        let header: DnaBatchHeader = simd_json::serde::from_slice(&mut first.to_vec()).map_err(|e| Refusal::bad("invalid_json", format!("line 1 (the header): {e}")))?;
+        let params = match_params(header.min_loci, header.exact_microvariants)?;
+        let mut profiles = Vec::new();
+        for (i, line) in lines {
+            if profiles.len() == self.limits.max_batch {
+                return Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_queries", format!("more than {} query lines in one batch", self.limits.max_batch)));
+            }
+            let query: DnaQuery = simd_json::serde::from_slice(&mut line.to_vec()).map_err(|e| Refusal::bad("invalid_json", format!("line {}: {e}", i + 1)))?;
+            profiles.push(profile(&query).map_err(|m| Refusal::bad("invalid_query", format!("line {}: {m}", i + 1)))?);
+        }
+        let results = search(index, &profiles, &params, access)?;
+        let mut out = Vec::new();
+        let mut hits = 0;
+        for r in &results {
+            hits += r.hits.len() as u64;
+            serde_json::to_writer(&mut out, r).map_err(internal)?;
+            out.push(b'\n');
+        }
+        Ok(Answer { status: StatusCode::OK, content_type: NDJSON, body: out, hits })
+    }
+
+    /// Any authority of the directory may see what the node serves.
+    fn status(&self, _authority: &str, _body: Vec<u8>) -> Result<Answer, Refusal> {
+        let body = serde_json::to_vec(&self.index_status()).map_err(internal)?;
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, hits: 0 })
+    }
+
+    /// Signs an answer to the request that carried `nonce`.
+    fn respond(&self, status: StatusCode, content_type: &str, body: Vec<u8>, nonce: &str) -> Response {
+        let h = signature::sign_response(&self.key, &self.id, status.as_u16(), &body, self.clock.now_ms() / 1000, nonce);
+        Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, content_type)
+            .header("content-digest", h.content_digest)
+            .header("signature-input", h.signature_input)
+            .header("signature", h.signature)
+            .body(Body::from(body))
+            .unwrap_or_else(|_| Response::new(Body::from("answer headers could not be built")))
+    }
+
+    fn refuse(&self, r: &Refusal, nonce: &str) -> Response {
+        self.metrics.refusal(r.code);
+        let body = serde_json::to_vec(&ErrorBody::new(r.code, r.message.clone())).unwrap_or_default();
+        self.respond(r.status, JSON, body, nonce)
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Refusal {
+    Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+}
+
+fn match_params(min_loci: u8, exact_microvariants: bool) -> Result<MatchParams, Refusal> {
+    if !(1..=28).contains(&min_loci) {
+        return Err(Refusal::bad("invalid_query", format!("min_loci {min_loci} is outside 1..=28")));
+    }
+    Ok(MatchParams { min_loci, microvariant_tolerance: !exact_microvariants })
+}
+
+/// A query profile from its wire form, by the DNA CSV's rules.
+fn profile(q: &DnaQuery) -> Result<Profile, String> {
+    if q.query.trim().is_empty() {
+        return Err("empty query name".into());
+    }
+    let mut p = Profile { reference: q.query.clone(), ..Profile::default() };
+    for (name, cell) in &q.loci {
+        if Locus::is_amelogenin(name) {
+            continue;
+        }
+        let locus = Locus::parse(name).ok_or_else(|| format!("{:?}: unknown locus {name:?}", q.query))?;
+        p.loci[locus.index()] = hitdex_formats::dna_csv::genotype(locus, cell).map_err(|e| format!("{:?}, locus {name}: {e}", q.query))?;
+    }
+    Ok(p)
+}
+
+fn search(index: &Index, profiles: &[Profile], params: &MatchParams, access: Access) -> Result<Vec<DnaResult>, Refusal> {
+    let answers = if profiles.len() == 1 { vec![index.search(&profiles[0], params).map_err(internal)?] } else { index.search_batch(profiles, params, &|_| {}).map_err(internal)? };
+    Ok(profiles
+        .iter()
+        .zip(answers)
+        .map(|(p, hits)| DnaResult {
+            query: p.reference.clone(),
+            hits: hits
+                .into_iter()
+                .map(|h| {
+                    let direct = access == Access::Direct;
+                    DnaHit {
+                        quality: direct.then(|| h.quality.as_str().to_string()),
+                        matching_loci: direct.then_some(h.matching_loci),
+                        compared_loci: direct.then_some(h.compared_loci),
+                        differing_locus: h.differing_locus.filter(|_| direct).map(|l| l.name().to_string()),
+                        reference: h.reference,
+                        authority: h.authority,
+                    }
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// The routes, for [`serve`] and for tests that drive the service in-process.
+pub fn router(node: Arc<Node>) -> Router {
+    Router::new()
+        .route("/v1/search/{category}", post(search_route))
+        .route("/v1/batch/{category}", post(batch_route))
+        .route("/v1/index/status", get(status_route))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready_route))
+        .route("/metrics", get(metrics_route))
+        .route("/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, JSON)], crate::message::openapi()) }))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(node)
+}
+
+type Work = fn(&Node, &str, Vec<u8>) -> Result<Answer, Refusal>;
+
+async fn search_route(State(node): State<Arc<Node>>, UrlPath(category): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let work: Work = match category.as_str() {
+        "dna" => Node::search_dna,
+        _ => unserved,
+    };
+    signed(node, "/v1/search/{category}", method, uri, headers, body, work).await
+}
+
+async fn batch_route(State(node): State<Arc<Node>>, UrlPath(category): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let work: Work = match category.as_str() {
+        "dna" => Node::batch_dna,
+        _ => unserved,
+    };
+    signed(node, "/v1/batch/{category}", method, uri, headers, body, work).await
+}
+
+async fn status_route(State(node): State<Arc<Node>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    signed(node, "/v1/index/status", method, uri, headers, body, Node::status).await
+}
+
+fn unserved(_: &Node, _: &str, _: Vec<u8>) -> Result<Answer, Refusal> {
+    Err(Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves searches of the dna category only"))
+}
+
+async fn ready_route(State(node): State<Arc<Node>>) -> Response {
+    if node.is_ready() {
+        plain(StatusCode::OK, "ready\n")
+    } else {
+        error(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the indexes are still being verified")
+    }
+}
+
+async fn metrics_route(State(node): State<Arc<Node>>) -> Response {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
+        .body(Body::from(node.metrics.render()))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+async fn not_found(uri: Uri) -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", format!("no such path: {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not allowed on {}", uri.path()))
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    let mut r = Response::new(Body::from(text));
+    *r.status_mut() = status;
+    r
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let mut r = Response::new(Body::from(serde_json::to_vec(&ErrorBody::new(code, message)).unwrap_or_default()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON));
+    r
+}
+
+/// Reads the body (at most the limit), checks the signature, runs `work`
+/// on the blocking pool under the timeout, signs the answer, counts it.
+async fn signed(node: Arc<Node>, route: &'static str, method: Method, uri: Uri, headers: HeaderMap, body: Body, work: Work) -> Response {
+    let started = Instant::now();
+    let (nonce, result) = admit_and_run(&node, method, &uri, &headers, body, work).await;
+    let nonce = nonce.as_deref().unwrap_or("none");
+    let response = match result {
+        Ok(answer) => {
+            node.metrics.hits(answer.hits);
+            node.respond(answer.status, answer.content_type, answer.body, nonce)
+        }
+        Err(refusal) => node.refuse(&refusal, nonce),
+    };
+    node.metrics.request(route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn admit_and_run(node: &Arc<Node>, method: Method, uri: &Uri, headers: &HeaderMap, body: Body, work: Work) -> (Option<String>, Result<Answer, Refusal>) {
+    let limit = node.limits.max_body_bytes;
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return (None, Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body is over the limit of {limit} bytes"))));
+        }
+        Err(e) => return (None, Err(Refusal::bad("unreadable_body", e.to_string()))),
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let received = Received { content_digest: header("content-digest"), signature_input: header("signature-input"), signature: header("signature") };
+    let claim = match signature::check_request(method.as_str(), uri.path(), &bytes, received, |id| node.directory.authority(id).map(|a| a.key)) {
+        Ok(claim) => claim,
+        Err(e) => return (None, Err(e.into())),
+    };
+    if let Err(e) = node.verifier.admit(&claim, node.clock.now_ms() / 1000) {
+        return (None, Err(e.into()));
+    }
+    let (task_node, authority) = (Arc::clone(node), claim.keyid.clone());
+    let job = tokio::task::spawn_blocking(move || work(&task_node, &authority, bytes.to_vec()));
+    let result = match tokio::time::timeout(Duration::from_millis(node.limits.request_timeout_ms), job).await {
+        Err(_) => Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", format!("no answer within {} ms", node.limits.request_timeout_ms))),
+        Ok(Err(e)) => Err(internal(e)),
+        Ok(Ok(r)) => r,
+    };
+    (Some(claim.nonce), result)
+}
+
+/// A bound listening socket: TCP, or a Unix socket for `unix:PATH`.
+pub enum Listener {
+    /// `host:port`.
+    Tcp(tokio::net::TcpListener),
+    /// `unix:PATH`.
+    Unix(tokio::net::UnixListener, PathBuf),
+}
+
+impl Listener {
+    /// Binds `listen` (`host:port` or `unix:PATH`; a stale socket file is replaced).
+    ///
+    /// # Errors
+    /// The operating system's error.
+    pub async fn bind(listen: &str) -> std::io::Result<Listener> {
+        match listen.strip_prefix("unix:") {
+            Some(path) => {
+                let path = PathBuf::from(path);
+                if path.exists() {
+                    std::fs::remove_file(&path)?;
+                }
+                Ok(Listener::Unix(tokio::net::UnixListener::bind(&path)?, path))
+            }
+            None => Ok(Listener::Tcp(tokio::net::TcpListener::bind(listen).await?)),
+        }
+    }
+
+    /// Where it listens, as a URL or `unix:PATH`.
+    pub fn address(&self) -> String {
+        match self {
+            Listener::Tcp(l) => l.local_addr().map_or_else(|e| format!("(unknown: {e})"), |a| format!("http://{a}")),
+            Listener::Unix(_, path) => format!("unix:{}", path.display()),
+        }
+    }
+}
+
+/// Serves `node` on `listener` until `shutdown` completes, verifying the
+/// indexes in the background meanwhile (`/readyz` says when that is done).
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve(node: Arc<Node>, listener: Listener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let verifying = Arc::clone(&node);
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = verifying.verify_indexes() {
+            eprintln!("hitdex serve: not ready: {e}");
+        }
+    });
+    let app = router(node);
+    match listener {
+        Listener::Tcp(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await,
+        Listener::Unix(l, _) => axum::serve(l, app).with_graceful_shutdown(shutdown).await,
+    }
+}
