@@ -1,0 +1,253 @@
+//! The node end to end: `hitdex node init`, a real `hitdex serve` process
+//! on loopback, signed requests over real sockets.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ed25519_dalek::SigningKey;
+use hitdex_protocol::keys;
+use hitdex_protocol::signature::{self, Received};
+
+mod common;
+
+use common::{fails, ok, s};
+
+/// `../shared/datasets`, or `None` with a message saying the test is skipped.
+fn shared(test: &str) -> bool {
+    let found = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/README.md").exists();
+    if !found {
+        eprintln!("SKIPPED {test}: ../shared/datasets not found (node init draws profiles from its allele frequencies)");
+    }
+    found
+}
+
+/// A `hitdex serve` process, killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts a node on a free port and waits until it is ready.
+    fn start(config: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hitdex"))
+            .args(["serve", "--config", s(config), "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("hitdex serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("a first line");
+        let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+        let server = Server { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while server.get("/readyz").0 != 200 {
+            assert!(Instant::now() < deadline, "the node did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// One HTTP/1.1 request on a fresh connection: status, headers, body.
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let mut stream = TcpStream::connect(&self.addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n", self.addr, body.len());
+        for (name, value) in headers {
+            head += &format!("{name}: {value}\r\n");
+        }
+        head += "\r\n";
+        stream.write_all(head.as_bytes()).unwrap();
+        // The node may answer (413) before reading all of a huge body.
+        let _ = stream.write_all(body);
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("an answer");
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header end");
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut lines = head.lines();
+        let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).expect("a status line");
+        let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+        let mut body = raw[split + 4..].to_vec();
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            body = dechunk(&body);
+        }
+        Reply { status, headers, body }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let r = self.request("GET", path, &[], b"");
+        (r.status, String::from_utf8_lossy(&r.body).into_owned())
+    }
+
+    /// A request signed by `keyid` with `key`, created `age` seconds ago.
+    fn signed(&self, key: &SigningKey, keyid: &str, path: &str, body: &[u8], age: i64) -> (Reply, String) {
+        self.signed_as("POST", key, keyid, path, body, age)
+    }
+
+    fn signed_as(&self, method: &str, key: &SigningKey, keyid: &str, path: &str, body: &[u8], age: i64) -> (Reply, String) {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+        let nonce = signature::nonce();
+        let h = signature::sign_request(key, keyid, method, path, body, (now - age) as u64, &nonce);
+        let reply = self.request(method, path, &[("content-digest", &h.content_digest), ("signature-input", &h.signature_input), ("signature", &h.signature)], body);
+        (reply, nonce)
+    }
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = body.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
+        let size = usize::from_str_radix(std::str::from_utf8(&body[..end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&body[end + 2..end + 2 + size]);
+        body = &body[end + 4 + size..];
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    /// The JSON error's code, after checking the node signed the answer for `nonce`.
+    fn code(&self, node: &ed25519_dalek::VerifyingKey, nonce: &str) -> String {
+        self.verify(node, nonce);
+        let v: serde_json::Value = serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)));
+        v["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {v} ({})", self.status)).to_string()
+    }
+
+    fn verify(&self, node: &ed25519_dalek::VerifyingKey, nonce: &str) {
+        let h = |n: &str| self.headers.get(n).map(String::as_str);
+        let received = Received { content_digest: h("content-digest"), signature_input: h("signature-input"), signature: h("signature") };
+        signature::check_response(self.status, &self.body, received, node, nonce).expect("a signed answer");
+    }
+}
+
+/// A node directory with 3,000 profiles.
+fn node(dir: &Path) -> PathBuf {
+    ok(&["node", "init", "--dir", s(dir), "--profiles", "3000", "--queries", "200", "--seed", "7"]);
+    dir.join("node.toml")
+}
+
+#[test]
+fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx() {
+    if !shared("signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("node");
+    let config = node(&d);
+    assert!(fails(&["node", "init", "--dir", s(&d)]).contains("not empty"));
+    let server = Server::start(&config);
+    let url = format!("http://{}", server.addr);
+
+    // The client's answers are the local search's, line for line.
+    let local = ok(&["search", "dna", "--index", s(&d.join("indexes/dna")), "--queries", s(&d.join("queries.csv"))]);
+    let remote = ok(&["client", "search", "dna", "--config", s(&d.join("client.toml")), "--url", &url, "--queries", s(&d.join("queries.csv")), "--per-request", "7"]);
+    assert_eq!(remote, local);
+    assert!(local.contains("\"quality\":\"full\""), "the queries should find hits");
+    // Index-only access: the same hits, reference and authority only.
+    let index_only = ok(&["client", "search", "dna", "--config", s(&d.join("client-FR-PTS.toml")), "--url", &url, "--queries", s(&d.join("queries.csv"))]);
+    assert_eq!(index_only.matches("\"reference\"").count(), local.matches("\"reference\"").count());
+    assert!(!index_only.contains("quality") && !index_only.contains("loci"));
+
+    let node_key = keys::read_public(&d.join("node.pub")).unwrap();
+    let de = keys::read_signing(&d.join("keys/DE-BKA.key")).unwrap();
+    let nl = keys::read_signing(&d.join("keys/NL-NFI.key")).unwrap();
+    let body = br#"{"purpose":"test","case_reference":"C-1","queries":[{"query":"Q","loci":{"TH01":"6/9.3","FGA":"20/22","vWA":"16/17","D3S1358":"15/16","D8S1179":"12/13","D21S11":"28/30"}}]}"#;
+
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/dna", body, 0);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.verify(&node_key, &nonce);
+
+    // Unsigned.
+    let r = server.request("POST", "/v1/search/dna", &[], body);
+    assert_eq!((r.status, r.code(&node_key, "none")), (401, "signature_missing".into()));
+    // Signed with another authority's key.
+    let (r, nonce) = server.signed(&nl, "DE-BKA", "/v1/search/dna", body, 0);
+    assert_eq!((r.status, r.code(&node_key, "none")), (401, "signature_invalid".into()), "{nonce}");
+    // An authority the directory does not know.
+    let (r, _) = server.signed(&de, "XX-NONE", "/v1/search/dna", body, 0);
+    assert_eq!((r.status, r.code(&node_key, "none")), (401, "unknown_authority".into()));
+    // Expired, and from the future.
+    for age in [3600, -3600] {
+        let (r, _) = server.signed(&de, "DE-BKA", "/v1/search/dna", body, age);
+        assert_eq!((r.status, r.code(&node_key, "none")), (401, "signature_expired".into()));
+    }
+    // Replayed: the very same signed request twice.
+    let h = signature::sign_request(&de, "DE-BKA", "POST", "/v1/search/dna", body, SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs(), "replay-me");
+    let headers = [("content-digest", h.content_digest.as_str()), ("signature-input", &h.signature_input), ("signature", &h.signature)];
+    assert_eq!(server.request("POST", "/v1/search/dna", &headers, body).status, 200);
+    let r = server.request("POST", "/v1/search/dna", &headers, body);
+    assert_eq!((r.status, r.code(&node_key, "none")), (401, "replayed".into()));
+    // A body changed after signing.
+    let r = server.request("POST", "/v1/search/dna", &headers, &body[..body.len() - 1]);
+    assert_eq!((r.status, r.code(&node_key, "none")), (401, "digest_mismatch".into()));
+    // Unauthorised: NL-NFI has no access to DNA.
+    let (r, nonce) = server.signed(&nl, "NL-NFI", "/v1/search/dna", body, 0);
+    assert_eq!((r.status, r.code(&node_key, &nonce)), (403, "forbidden".into()));
+
+    // Malformed JSON, wrong types, unknown fields, bad alleles: 400, signed.
+    for (bad, code) in [
+        (&b"{"[..], "invalid_json"),
+        (b"[]", "invalid_json"),
+        (br#"{"purpose":1,"case_reference":"c","queries":[]}"#, "invalid_json"),
+        (br#"{"purpose":"p","case_reference":"c","queries":[],"min_locus":6}"#, "invalid_json"),
+        (br#"{"purpose":"p","case_reference":"c","queries":[],"min_loci":99}"#, "invalid_query"),
+        (br#"{"purpose":"p","case_reference":"c","queries":[{"query":"Q","loci":{"TH01":"9.3.1"}}]}"#, "invalid_query"),
+        (br#"{"purpose":"p","case_reference":"c","queries":[{"query":"Q","loci":{"XYZ1":"6"}}]}"#, "invalid_query"),
+        (b"\xff\xfe", "invalid_json"),
+    ] {
+        let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/dna", bad, 0);
+        assert_eq!((r.status, r.code(&node_key, &nonce)), (400, code.to_string()), "{}", String::from_utf8_lossy(bad));
+    }
+    // Oversized: over max_body_bytes (8 MiB).
+    let huge = vec![b' '; 9 << 20];
+    let (r, _) = server.signed(&de, "DE-BKA", "/v1/search/dna", &huge, 0);
+    assert_eq!((r.status, r.code(&node_key, "none")), (413, "body_too_large".into()));
+    // Too many queries for one search.
+    let many = format!(r#"{{"purpose":"p","case_reference":"c","queries":[{}]}}"#, vec![r#"{"query":"Q","loci":{}}"#; 1001].join(","));
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/dna", many.as_bytes(), 0);
+    assert_eq!((r.status, r.code(&node_key, &nonce)), (413, "too_many_queries".into()));
+    // Paths and methods that do not exist: JSON 404 and 405.
+    assert_eq!(server.get("/v2/search/dna").0, 404);
+    assert!(server.get("/v2/search/dna").1.contains("\"not_found\""));
+    assert_eq!(server.get("/v1/search/dna").0, 405);
+
+    // Batch: NDJSON in, NDJSON out, errors name the line.
+    let batch = format!("{{\"purpose\":\"p\",\"case_reference\":\"c\"}}\n{}\n\n{}\n", r#"{"query":"B1","loci":{"TH01":"6/9.3"}}"#, r#"{"query":"B2","loci":{}}"#);
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/batch/dna", batch.as_bytes(), 0);
+    assert_eq!(r.status, 200);
+    r.verify(&node_key, &nonce);
+    assert_eq!(String::from_utf8_lossy(&r.body), "{\"query\":\"B1\",\"hits\":[]}\n{\"query\":\"B2\",\"hits\":[]}\n");
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/batch/dna", b"{\"purpose\":\"p\",\"case_reference\":\"c\"}\n{\"query\":\"B1\",\"loci\":{}}\n{\"query\":7}\n", 0);
+    assert_eq!((r.status, r.code(&node_key, &nonce)), (400, "invalid_json".into()));
+    assert!(String::from_utf8_lossy(&r.body).contains("line 3"));
+
+    // Status, metrics, description; the node is still up.
+    let (r, nonce) = server.signed_as("GET", &de, "DE-BKA", "/v1/index/status", b"", 0);
+    assert_eq!(r.status, 200);
+    r.verify(&node_key, &nonce);
+    let status: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!((status["indexes"][0]["records"].as_u64(), status["indexes"][0]["verified"].as_bool()), (Some(3000), Some(true)));
+    let metrics = server.get("/metrics").1;
+    assert!(metrics.contains("hitdex_refusals_total{code=\"replayed\"} 1"), "{metrics}");
+    assert!(metrics.contains("hitdex_request_seconds_count"));
+    let openapi: serde_json::Value = serde_json::from_str(&server.get("/v1/openapi.json").1).unwrap();
+    assert!(openapi["paths"]["/v1/search/dna"].is_object());
+    assert_eq!(server.get("/healthz"), (200, "ok\n".into()));
+}
