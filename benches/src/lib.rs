@@ -12,3 +12,4 @@ pub mod dna;
 pub mod fingerprint;
 pub mod fingerprint_search;
 pub mod memory;
+pub mod node_load;

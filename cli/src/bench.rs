@@ -30,6 +30,34 @@ pub enum What {
     /// query p50/p99 and rank-1 identification, and on a sample rank-1
     /// exhaustively against pre-filtered and seconds per exhaustive query.
     Fingerprint(FingerprintArgs),
+    /// Start a node (`hitdex serve`, a child process on loopback) on a DNA
+    /// index of N profiles and load it with signed single-query searches
+    /// from concurrent clients, each request signed and each answer's
+    /// signature checked. Prints throughput, latency p50/p99/max, and how
+    /// every request ended (none may be lost).
+    Node(NodeArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct NodeArgs {
+    /// Profiles in the node's DNA index.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub profiles: usize,
+    /// Requests to send (after 2,000 to warm up).
+    #[arg(long, default_value_t = 100_000)]
+    pub requests: usize,
+    /// Concurrent clients (HTTP/1.1 connections).
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The node's directory: reused if it holds node.toml, else made as
+    /// `hitdex node init` would; default: a temporary one, removed afterwards.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: FrequencyArgs,
 }
 
 #[derive(ClapArgs)]
@@ -176,6 +204,7 @@ pub fn run(what: What) -> Result<()> {
             let (r, peak) = args.run()?;
             print_fingerprint_report(&args, &r, peak);
         }
+        What::Node(args) => bench_node(&args)?,
     }
     Ok(())
 }
@@ -260,4 +289,59 @@ fn print_fingerprint_report(args: &FingerprintArgs, r: &SearchReport, peak: Opti
     if let Some(p) = peak {
         println!("| peak memory, whole run | {:.0} MiB |", mib(p));
     }
+}
+
+fn bench_node(a: &NodeArgs) -> Result<()> {
+    use hitdex_benches::node_load::{self, Load, Served};
+    use hitdex_protocol::client::Client;
+    use hitdex_protocol::config::ClientConfig;
+    let tmp;
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::Builder::new().prefix("hitdex-bench-node-").tempdir()?;
+            tmp.path().join("node")
+        }
+    };
+    if !dir.join("node.toml").exists() {
+        let freqs = a.source.load()?;
+        let config = hitdex_datasets::synthetic::SyntheticConfig { profiles: a.profiles, seed: a.seed, ..Default::default() };
+        let profiles = crate::progress::phase("generate profiles", || hitdex_datasets::synthetic::generate(&freqs, &config));
+        let queries = hitdex_datasets::synthetic::queries(&profiles, &freqs, 10_000, a.seed ^ 0x5eed);
+        crate::progress::phase("write the node", || hitdex_protocol::init::init(&dir, "127.0.0.1:0", &profiles, &queries))?;
+    }
+    let queries = hitdex_formats::dna_csv::read_path(&dir.join("queries.csv"), hitdex_formats::Mode::Query)?;
+    let exe = std::env::current_exe().context("cannot find the hitdex binary")?;
+    let served = Served::start(&exe, &dir.join("node.toml"))?;
+    eprintln!("node at {}", served.url);
+    let client = std::sync::Arc::new(Client::new(&ClientConfig::load(&dir.join("client.toml"))?, &served.url)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(async {
+        // Ready once every shard is verified.
+        let started = Instant::now();
+        loop {
+            let status = client.call("GET", "/v1/index/status", Vec::new()).await?;
+            if String::from_utf8_lossy(&status).contains("\"verified\":true") {
+                break;
+            }
+            if started.elapsed().as_secs() > 600 {
+                bail!("the node was not ready after 10 minutes");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        node_load::run(client.clone(), &Load { queries: queries.clone(), requests: 2_000, connections: a.connections }).await;
+        Ok(node_load::run(client.clone(), &Load { queries, requests: a.requests, connections: a.connections }).await)
+    })?;
+    let status = served.stop()?;
+    let ms = |q: f64| percentile(&report.latencies, q) * 1e3;
+    println!("| figure | value |");
+    println!("|---|---|");
+    println!("| requests | {} ({} connections) |", a.requests, a.connections);
+    println!("| answered 200, signature verified | {} ({} hits) |", report.ok, report.hits);
+    println!("| refused | {:?} |", report.refused);
+    println!("| failed (no trusted answer) | {}{} |", report.failed, report.first_failure.as_deref().map(|e| format!(": {e}")).unwrap_or_default());
+    println!("| throughput | {:.0} requests/s ({:.2} s) |", report.throughput(), report.seconds);
+    println!("| latency p50 / p99 / max | {:.2} / {:.2} / {:.2} ms |", ms(0.5), ms(0.99), ms(1.0));
+    println!("| node exit | {status} |");
+    Ok(())
 }

@@ -10,6 +10,7 @@
 //!   the time window and the replay check.
 //! - [`directory`]: the authorities, their keys and access per category,
 //!   and the national contact points.
+//! - [`request`]: request bodies to engine queries (fuzzed).
 //! - [`config`]: `node.toml` and `client.toml`.
 //! - [`server`]: the HTTP service; [`metrics`]: its Prometheus counters.
 //! - [`init`]: a complete working node directory for trying it out.
@@ -31,5 +32,6 @@ pub mod init;
 pub mod keys;
 pub mod message;
 pub mod metrics;
+pub mod request;
 pub mod server;
 pub mod signature;

@@ -23,7 +23,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use ed25519_dalek::SigningKey;
-use hitdex_engine::dna::{Locus, MatchParams, Profile};
 use hitdex_engine::index::Index;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
@@ -31,7 +30,8 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, Limits, NodeConfig};
 use crate::directory::{Access, Directory, DirectoryError};
 use crate::keys::{self, KeyError};
-use crate::message::{DnaAnswer, DnaBatchHeader, DnaHit, DnaQuery, DnaResult, DnaSearch, ErrorBody, IndexInfo, IndexStatus};
+use crate::message::{DnaAnswer, DnaHit, DnaResult, ErrorBody, IndexInfo, IndexStatus};
+use crate::request::{self, DnaRequest, RequestError};
 use crate::metrics::Metrics;
 use crate::signature::{self, Received, SignatureError, Verifier};
 
@@ -95,6 +95,13 @@ impl Refusal {
 
     fn bad(code: &'static str, message: impl Into<String>) -> Refusal {
         Refusal::new(StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
+impl From<RequestError> for Refusal {
+    fn from(e: RequestError) -> Refusal {
+        let status = if matches!(e, RequestError::TooMany { .. }) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
+        Refusal::new(status, e.code(), e.to_string())
     }
 }
 
@@ -169,15 +176,10 @@ impl Node {
         Ok((index, access))
     }
 
-    fn search_dna(&self, authority: &str, mut body: Vec<u8>) -> Result<Answer, Refusal> {
+    fn search_dna(&self, authority: &str, body: Vec<u8>) -> Result<Answer, Refusal> {
         let (index, access) = self.dna_for(authority)?;
-        let request: DnaSearch = simd_json::serde::from_slice(&mut body).map_err(|e| Refusal::bad("invalid_json", format!("request body: {e}")))?;
-        if request.queries.len() > self.limits.max_queries {
-            return Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_queries", format!("{} queries; at most {} per search (use /v1/batch/dna)", request.queries.len(), self.limits.max_queries)));
-        }
-        let params = match_params(request.min_loci, request.exact_microvariants)?;
-        let profiles = request.queries.iter().enumerate().map(|(i, q)| profile(q).map_err(|m| Refusal::bad("invalid_query", format!("queries[{i}]: {m}")))).collect::<Result<Vec<_>, _>>()?;
-        let results = search(index, &profiles, &params, access)?;
+        let request = request::dna_search(&body, self.limits.max_queries)?;
+        let results = search(index, &request, access)?;
         let hits = results.iter().map(|r| r.hits.len() as u64).sum();
         let body = serde_json::to_vec(&DnaAnswer { node: self.id.clone(), results }).map_err(internal)?;
         Ok(Answer { status: StatusCode::OK, content_type: JSON, body, hits })
@@ -185,19 +187,8 @@ impl Node {
 
     fn batch_dna(&self, authority: &str, body: Vec<u8>) -> Result<Answer, Refusal> {
         let (index, access) = self.dna_for(authority)?;
-        let mut lines = body.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
-        let (_, first) = lines.next().ok_or_else(|| Refusal::bad("invalid_json", "empty batch: expected a header line, then one query per line"))?;
-        let header: DnaBatchHeader = simd_json::serde::from_slice(&mut first.to_vec()).map_err(|e| Refusal::bad("invalid_json", format!("line 1 (the header): {e}")))?;
-        let params = match_params(header.min_loci, header.exact_microvariants)?;
-        let mut profiles = Vec::new();
-        for (i, line) in lines {
-            if profiles.len() == self.limits.max_batch {
-                return Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_queries", format!("more than {} query lines in one batch", self.limits.max_batch)));
-            }
-            let query: DnaQuery = simd_json::serde::from_slice(&mut line.to_vec()).map_err(|e| Refusal::bad("invalid_json", format!("line {}: {e}", i + 1)))?;
-            profiles.push(profile(&query).map_err(|m| Refusal::bad("invalid_query", format!("line {}: {m}", i + 1)))?);
-        }
-        let results = search(index, &profiles, &params, access)?;
+        let request = request::dna_batch(&body, self.limits.max_batch)?;
+        let results = search(index, &request, access)?;
         let mut out = Vec::new();
         let mut hits = 0;
         for r in &results {
@@ -238,30 +229,8 @@ fn internal(e: impl std::fmt::Display) -> Refusal {
     Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
 }
 
-fn match_params(min_loci: u8, exact_microvariants: bool) -> Result<MatchParams, Refusal> {
-    if !(1..=28).contains(&min_loci) {
-        return Err(Refusal::bad("invalid_query", format!("min_loci {min_loci} is outside 1..=28")));
-    }
-    Ok(MatchParams { min_loci, microvariant_tolerance: !exact_microvariants })
-}
-
-/// A query profile from its wire form, by the DNA CSV's rules.
-fn profile(q: &DnaQuery) -> Result<Profile, String> {
-    if q.query.trim().is_empty() {
-        return Err("empty query name".into());
-    }
-    let mut p = Profile { reference: q.query.clone(), ..Profile::default() };
-    for (name, cell) in &q.loci {
-        if Locus::is_amelogenin(name) {
-            continue;
-        }
-        let locus = Locus::parse(name).ok_or_else(|| format!("{:?}: unknown locus {name:?}", q.query))?;
-        p.loci[locus.index()] = hitdex_formats::dna_csv::genotype(locus, cell).map_err(|e| format!("{:?}, locus {name}: {e}", q.query))?;
-    }
-    Ok(p)
-}
-
-fn search(index: &Index, profiles: &[Profile], params: &MatchParams, access: Access) -> Result<Vec<DnaResult>, Refusal> {
+fn search(index: &Index, request: &DnaRequest, access: Access) -> Result<Vec<DnaResult>, Refusal> {
+    let (profiles, params) = (&request.profiles, &request.params);
     let answers = if profiles.len() == 1 { vec![index.search(&profiles[0], params).map_err(internal)?] } else { index.search_batch(profiles, params, &|_| {}).map_err(internal)? };
     Ok(profiles
         .iter()

@@ -1,5 +1,6 @@
 //! The cargo-fuzz targets of the parsers of untrusted input
-//! (`fuzz/fuzz_targets/`: the DNA CSV reader, the finger minutiae records),
+//! (`fuzz/fuzz_targets/`: the DNA CSV reader, the finger minutiae records,
+//! the node's request bodies, signature headers and directory),
 //! each built and run for a short while from its seeds, so that they stay
 //! buildable and a crash in a reader fails the tests. `.ci/run` installs
 //! cargo-fuzz; without it this test says SKIPPED and passes.
@@ -20,6 +21,11 @@ fn fmr_fuzz_target_runs_clean() {
 #[test]
 fn an2k_fuzz_target_runs_clean() {
     run_target("an2k", 10);
+}
+
+#[test]
+fn node_requests_fuzz_target_runs_clean() {
+    run_target("node_requests", 15);
 }
 
 /// Builds fuzz target `name` and runs it for `seconds` from its seeds.

@@ -1,0 +1,138 @@
+//! Request bodies to engine queries: the parsers of what partner
+//! countries send, kept apart from the HTTP service so that they can be
+//! fuzzed on their own (`fuzz/fuzz_targets/node_requests.rs`).
+//!
+//! JSON is parsed with simd-json into the [`message`](crate::message)
+//! types; genotypes follow the DNA CSV's rules exactly
+//! ([`hitdex_formats::dna_csv::genotype`]).
+
+use hitdex_engine::dna::{Locus, MatchParams, Profile};
+
+use crate::message::{DnaBatchHeader, DnaQuery, DnaSearch};
+
+/// A DNA search, ready for the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnaRequest {
+    /// Why it is made.
+    pub purpose: String,
+    /// The requester's case reference.
+    pub case_reference: String,
+    /// The query profiles; each one's reference is the query's name.
+    pub profiles: Vec<Profile>,
+    /// The matching parameters.
+    pub params: MatchParams,
+}
+
+/// Why a request body is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// Not JSON, or not the message's shape (unknown field, wrong type).
+    #[error("{0}")]
+    Json(String),
+    /// Well-formed, but a query cannot be searched (unknown locus, bad allele).
+    #[error("{0}")]
+    Query(String),
+    /// More queries than one request may carry.
+    #[error("{found} queries; at most {limit} in one request")]
+    TooMany {
+        /// Queries found (or the first count over the limit).
+        found: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl RequestError {
+    /// The stable code of the JSON error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::Json(_) => "invalid_json",
+            RequestError::Query(_) => "invalid_query",
+            RequestError::TooMany { .. } => "too_many_queries",
+        }
+    }
+}
+
+/// The body of `POST /v1/search/dna`.
+///
+/// # Errors
+/// [`RequestError`] naming the query at fault.
+pub fn dna_search(body: &[u8], max_queries: usize) -> Result<DnaRequest, RequestError> {
+    let search: DnaSearch = simd_json::serde::from_slice(&mut body.to_vec()).map_err(|e| RequestError::Json(format!("request body: {e}")))?;
+    if search.queries.len() > max_queries {
+        return Err(RequestError::TooMany { found: search.queries.len(), limit: max_queries });
+    }
+    let params = params(search.min_loci, search.exact_microvariants)?;
+    let profiles = search.queries.iter().enumerate().map(|(i, q)| profile(q).map_err(|m| RequestError::Query(format!("queries[{i}]: {m}")))).collect::<Result<_, _>>()?;
+    Ok(DnaRequest { purpose: search.purpose, case_reference: search.case_reference, profiles, params })
+}
+
+/// The body of `POST /v1/batch/dna`: a [`DnaBatchHeader`] line, then one
+/// [`DnaQuery`] per line (blank lines skipped). Errors name the line.
+///
+/// # Errors
+/// [`RequestError`] naming the line at fault.
+pub fn dna_batch(body: &[u8], max_batch: usize) -> Result<DnaRequest, RequestError> {
+    let mut lines = body.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
+    let (_, first) = lines.next().ok_or_else(|| RequestError::Json("empty batch: expected a header line, then one query per line".into()))?;
+    let header: DnaBatchHeader = simd_json::serde::from_slice(&mut first.to_vec()).map_err(|e| RequestError::Json(format!("line 1 (the header): {e}")))?;
+    let params = params(header.min_loci, header.exact_microvariants)?;
+    let mut profiles = Vec::new();
+    for (i, line) in lines {
+        if profiles.len() == max_batch {
+            return Err(RequestError::TooMany { found: max_batch + 1, limit: max_batch });
+        }
+        let query: DnaQuery = simd_json::serde::from_slice(&mut line.to_vec()).map_err(|e| RequestError::Json(format!("line {}: {e}", i + 1)))?;
+        profiles.push(profile(&query).map_err(|m| RequestError::Query(format!("line {}: {m}", i + 1)))?);
+    }
+    Ok(DnaRequest { purpose: header.purpose, case_reference: header.case_reference, profiles, params })
+}
+
+fn params(min_loci: u8, exact_microvariants: bool) -> Result<MatchParams, RequestError> {
+    if !(1..=28).contains(&min_loci) {
+        return Err(RequestError::Query(format!("min_loci {min_loci} is outside 1..=28")));
+    }
+    Ok(MatchParams { min_loci, microvariant_tolerance: !exact_microvariants })
+}
+
+/// A query profile from its wire form, by the DNA CSV's rules.
+fn profile(q: &DnaQuery) -> Result<Profile, String> {
+    if q.query.trim().is_empty() {
+        return Err("empty query name".into());
+    }
+    let mut p = Profile { reference: q.query.clone(), ..Profile::default() };
+    for (name, cell) in &q.loci {
+        if Locus::is_amelogenin(name) {
+            continue;
+        }
+        let locus = Locus::parse(name).ok_or_else(|| format!("{:?}: unknown locus {name:?}", q.query))?;
+        p.loci[locus.index()] = hitdex_formats::dna_csv::genotype(locus, cell).map_err(|e| format!("{:?}, locus {name}: {e}", q.query))?;
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_read_as_the_csv_reads_them() {
+        let r = dna_search(br#"{"purpose":"p","case_reference":"c","queries":[{"query":"Q1","loci":{"TH01":"9.3/6","vWA":"17","FGA":"*/22","Amelogenin":"X/Y"}}],"min_loci":8}"#, 10).unwrap();
+        let csv = "reference,TH01,vWA,FGA\nQ1,9.3/6,17,*/22\n";
+        let from_csv = hitdex_formats::dna_csv::read_bytes(csv.as_bytes(), std::path::Path::new("q.csv"), hitdex_formats::Mode::Query).unwrap();
+        assert_eq!(r.profiles, from_csv);
+        assert_eq!((r.params.min_loci, r.purpose.as_str()), (8, "p"));
+    }
+
+    #[test]
+    fn errors_name_the_query_or_line() {
+        let e = dna_search(br#"{"purpose":"p","case_reference":"c","queries":[{"query":"A","loci":{}},{"query":"B","loci":{"TH01":"9.3.1"}}]}"#, 10).unwrap_err();
+        assert_eq!(e.code(), "invalid_query");
+        assert!(e.to_string().starts_with("queries[1]: \"B\", locus TH01"), "{e}");
+        let e = dna_batch(b"{\"purpose\":\"p\",\"case_reference\":\"c\"}\n\n{\"query\":\"A\",\"loci\":{\"D99\":\"1\"}}\n", 10).unwrap_err();
+        assert!(e.to_string().starts_with("line 3: \"A\": unknown locus \"D99\""), "{e}");
+        assert_eq!(dna_batch(b"{\"purpose\":\"p\",\"case_reference\":\"c\"}\n{\"query\":\"A\",\"loci\":{}}\n{\"query\":\"B\",\"loci\":{}}\n", 1).unwrap_err().code(), "too_many_queries");
+        assert_eq!(dna_batch(b"  \n", 1).unwrap_err().code(), "invalid_json");
+        assert_eq!(dna_search(b"{\"purpose\":\"p\"", 1).unwrap_err().code(), "invalid_json");
+    }
+}
