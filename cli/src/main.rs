@@ -1,9 +1,10 @@
 //! `hitdex`: the command line of the Hitdex matching engine.
 //!
 //! Thin by design: each subcommand parses its arguments, calls `formats`,
-//! `datasets`, `engine` or `benches`, and prints. No matching logic lives
-//! here.
+//! `datasets`, `engine`, `protocol` or `benches`, and prints. No matching
+//! logic lives here.
 
+mod audit;
 mod bench;
 mod demo;
 mod fingerprint;
@@ -51,6 +52,10 @@ enum Command {
     /// Macro benchmark of a whole workload (generate, build, open, search).
     #[command(subcommand)]
     Bench(bench::What),
+    /// A node's audit log: check that it is intact (verify), or list every
+    /// request and answer that concerned a reference (subject).
+    #[command(subcommand)]
+    Audit(audit::Op),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +67,7 @@ fn main() -> ExitCode {
         Command::Search(what) => search::run(what),
         Command::Fingerprint(op) => fingerprint::run(op),
         Command::Bench(what) => bench::run(what),
+        Command::Audit(op) => audit::run(op),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,8 @@
 //! - [`clock`]: the time every deadline, signature window and log entry
 //!   reads, injectable so tests can pass deadlines.
 //! - [`audit`]: the append-only, hash-chained log of every request, with
-//!   signed checkpoints.
+//!   signed checkpoints; what `hitdex audit verify` and `subject` read.
+//! - [`keys`]: the textual form of node public keys, and key files.
 //! - [`demand`]: information demands after a hit: validation, states,
 //!   deadlines, stored in SQLite.
 #![deny(missing_docs)]
@@ -14,4 +15,5 @@
 pub mod audit;
 pub mod clock;
 pub mod demand;
+pub mod keys;
 pub mod message;
