@@ -1,9 +1,10 @@
 //! `hitdex`: the command line of the Hitdex matching engine.
 //!
 //! Thin by design: each subcommand parses its arguments, calls `formats`,
-//! `datasets`, `engine` or `benches`, and prints. No matching logic lives
-//! here.
+//! `datasets`, `engine`, `protocol` or `benches`, and prints. No matching
+//! logic lives here.
 
+mod audit;
 mod bench;
 mod client;
 mod demo;
@@ -64,6 +65,10 @@ enum Command {
     /// Talk to a node as one authority: signed requests, verified answers.
     #[command(subcommand)]
     Client(client::Op),
+    /// A node's audit log: check that it is intact (verify), or list every
+    /// request and answer that concerned a reference (subject).
+    #[command(subcommand)]
+    Audit(audit::Op),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         Command::Node(op) => node::init(op),
         Command::Serve(args) => node::serve(args),
         Command::Client(op) => client::run(op),
+        Command::Audit(op) => audit::run(op),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,7 +17,7 @@
 //! - [`client`]: signs requests as one authority and checks the node's
 //!   signed answers.
 //! - [`audit`]: the append-only, hash-chained log of every request, with
-//!   signed checkpoints.
+//!   signed checkpoints; what `hitdex audit verify` and `subject` read.
 //! - [`demand`]: information demands after a hit: validation, states,
 //!   deadlines, stored in SQLite.
 #![deny(missing_docs)]
