@@ -39,6 +39,14 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Stops the node as an operator would (SIGINT) and waits for it.
+    fn stop(mut self) {
+        let status = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().expect("kill runs");
+        assert!(status.success());
+        let exit = self.child.wait().expect("the node exits");
+        assert!(exit.success(), "the node exited with {exit}");
+    }
+
     /// Starts a node on a free port and waits until it is ready.
     fn start(config: &Path) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hitdex"))
@@ -250,4 +258,26 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
     let openapi: serde_json::Value = serde_json::from_str(&server.get("/v1/openapi.json").1).unwrap();
     assert!(openapi["paths"]["/v1/search/dna"].is_object());
     assert_eq!(server.get("/healthz"), (200, "ok\n".into()));
+
+    // Every signed exchange, answered or refused, is in the audit log, which
+    // verifies once the node has stopped; the log answers a data subject.
+    let requests = metrics.lines().filter(|l| l.starts_with("hitdex_requests_total")).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum::<u64>();
+    server.stop();
+    let log = d.join("audit.log");
+    let report = ok(&["audit", "verify", "--log", s(&log), "--key", s(&d.join("node.pub"))]);
+    assert!(report.starts_with(&format!("ok: {requests} entries")), "{requests} requests: {report}");
+    let hit = local.split("\"reference\":\"").nth(1).and_then(|r| r.split('"').next()).expect("a hit reference");
+    let concerned = ok(&["audit", "subject", "--log", s(&log), "--reference", hit]);
+    assert!(concerned.lines().count() >= 2, "the direct and the index-only search both returned {hit}:\n{concerned}");
+    assert!(concerned.lines().all(|l| l.contains(hit) && l.contains("\"answered\"")));
+    for code in ["replayed", "signature_missing", "forbidden", "body_too_large"] {
+        assert!(std::fs::read_to_string(&log).unwrap().contains(&format!("\"{code}\"")), "no refusal {code} in the log");
+    }
+    // A changed byte is found.
+    let mut bytes = std::fs::read(&log).unwrap();
+    let at = bytes.windows(5).position(|w| w == b"\"C-1\"").expect("the case reference in the log");
+    bytes[at + 1] ^= 1;
+    std::fs::write(&log, &bytes).unwrap();
+    let out = common::hitdex(&["audit", "verify", "--log", s(&log), "--key", s(&d.join("node.pub"))]);
+    assert!(!out.status.success(), "a changed log must fail verification");
 }

@@ -26,6 +26,7 @@ use ed25519_dalek::SigningKey;
 use hitdex_engine::index::Index;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use crate::audit::{AuditError, AuditLog, Digest, Outcome, Record, Returned};
 use crate::clock::Clock;
 use crate::config::{ConfigError, Limits, NodeConfig};
 use crate::directory::{Access, Directory, DirectoryError};
@@ -47,6 +48,9 @@ pub enum NodeError {
     /// The directory of authorities is unreadable or invalid.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// The audit log cannot be opened (or is damaged).
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     /// An index cannot be opened.
     #[error("{category} index {path}: {source}")]
     Index {
@@ -70,6 +74,7 @@ pub struct Node {
     dna: Option<Index>,
     metrics: Metrics,
     ready: AtomicBool,
+    audit: AuditLog,
 }
 
 /// An answer to a signed request, before it is signed.
@@ -77,7 +82,10 @@ struct Answer {
     status: StatusCode,
     content_type: &'static str,
     body: Vec<u8>,
-    hits: u64,
+    /// What the audit log records of it.
+    purpose: String,
+    case_reference: String,
+    references: Vec<Returned>,
 }
 
 /// A refused request: the status and the JSON error body's code and message.
@@ -123,6 +131,7 @@ impl Node {
     pub fn open(config: &NodeConfig, clock: Arc<dyn Clock>) -> Result<Node, NodeError> {
         let key = keys::read_signing(&config.signing_key)?;
         let directory = Directory::load(&config.directory)?;
+        let audit = AuditLog::open(&config.audit_log, key.clone(), Arc::clone(&clock))?;
         let dna = match config.indexes.get("dna") {
             Some(path) => Some(Index::open(path).map_err(|source| NodeError::Index { category: "dna".into(), path: path.clone(), source })?),
             None => None,
@@ -137,6 +146,7 @@ impl Node {
             dna,
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
+            audit,
         })
     }
 
@@ -180,9 +190,9 @@ impl Node {
         let (index, access) = self.dna_for(authority)?;
         let request = request::dna_search(&body, self.limits.max_queries)?;
         let results = search(index, &request, access)?;
-        let hits = results.iter().map(|r| r.hits.len() as u64).sum();
+        let references = returned(&results);
         let body = serde_json::to_vec(&DnaAnswer { node: self.id.clone(), results }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, hits })
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references })
     }
 
     fn batch_dna(&self, authority: &str, body: Vec<u8>) -> Result<Answer, Refusal> {
@@ -190,19 +200,18 @@ impl Node {
         let request = request::dna_batch(&body, self.limits.max_batch)?;
         let results = search(index, &request, access)?;
         let mut out = Vec::new();
-        let mut hits = 0;
         for r in &results {
-            hits += r.hits.len() as u64;
             serde_json::to_writer(&mut out, r).map_err(internal)?;
             out.push(b'\n');
         }
-        Ok(Answer { status: StatusCode::OK, content_type: NDJSON, body: out, hits })
+        let references = returned(&results);
+        Ok(Answer { status: StatusCode::OK, content_type: NDJSON, body: out, purpose: request.purpose, case_reference: request.case_reference, references })
     }
 
     /// Any authority of the directory may see what the node serves.
     fn status(&self, _authority: &str, _body: Vec<u8>) -> Result<Answer, Refusal> {
         let body = serde_json::to_vec(&self.index_status()).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, hits: 0 })
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new() })
     }
 
     /// Signs an answer to the request that carried `nonce`.
@@ -218,11 +227,33 @@ impl Node {
             .unwrap_or_else(|_| Response::new(Body::from("answer headers could not be built")))
     }
 
+    /// The audit record of one exchange.
+    fn record(&self, exchange: &Exchange, requester: String, query_digest: Digest, result: Result<&Answer, &Refusal>) -> Record {
+        let (purpose, case_reference, references, outcome) = match result {
+            Ok(a) => (a.purpose.clone(), a.case_reference.clone(), a.references.clone(), Outcome::Answered { hits: a.references.len().min(u32::MAX as usize) as u32 }),
+            Err(r) => (String::new(), String::new(), Vec::new(), Outcome::Refused { status: r.status.as_u16(), code: r.code.to_string() }),
+        };
+        Record { requester, purpose, case_reference, category: exchange.category.clone(), action: exchange.action.to_string(), query_digest, references, outcome }
+    }
+
+    /// Closes the audit log with a last signed checkpoint.
+    ///
+    /// # Errors
+    /// If the checkpoint cannot be written.
+    pub fn close(self) -> Result<(), AuditError> {
+        self.audit.close()
+    }
+
     fn refuse(&self, r: &Refusal, nonce: &str) -> Response {
         self.metrics.refusal(r.code);
         let body = serde_json::to_vec(&ErrorBody::new(r.code, r.message.clone())).unwrap_or_default();
         self.respond(r.status, JSON, body, nonce)
     }
+}
+
+/// Every hit of `results`, as the audit log names references.
+fn returned(results: &[DnaResult]) -> Vec<Returned> {
+    results.iter().flat_map(|r| &r.hits).map(|h| Returned { authority: h.authority.clone(), reference: h.reference.clone() }).collect()
 }
 
 fn internal(e: impl std::fmt::Display) -> Refusal {
@@ -277,7 +308,8 @@ async fn search_route(State(node): State<Arc<Node>>, UrlPath(category): UrlPath<
         "dna" => Node::search_dna,
         _ => unserved,
     };
-    signed(node, "/v1/search/{category}", method, uri, headers, body, work).await
+    let exchange = Exchange { route: "/v1/search/{category}", category, action: "search" };
+    signed(node, exchange, method, uri, headers, body, work).await
 }
 
 async fn batch_route(State(node): State<Arc<Node>>, UrlPath(category): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
@@ -285,11 +317,13 @@ async fn batch_route(State(node): State<Arc<Node>>, UrlPath(category): UrlPath<S
         "dna" => Node::batch_dna,
         _ => unserved,
     };
-    signed(node, "/v1/batch/{category}", method, uri, headers, body, work).await
+    let exchange = Exchange { route: "/v1/batch/{category}", category, action: "batch" };
+    signed(node, exchange, method, uri, headers, body, work).await
 }
 
 async fn status_route(State(node): State<Arc<Node>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    signed(node, "/v1/index/status", method, uri, headers, body, Node::status).await
+    let exchange = Exchange { route: "/v1/index/status", category: String::new(), action: "status" };
+    signed(node, exchange, method, uri, headers, body, Node::status).await
 }
 
 fn unserved(_: &Node, _: &str, _: Vec<u8>) -> Result<Answer, Refusal> {
@@ -332,43 +366,85 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
     r
 }
 
+/// What a signed request is, for the metrics and the audit log.
+struct Exchange {
+    /// The route pattern (a metrics label).
+    route: &'static str,
+    /// The category searched, if any.
+    category: String,
+    /// `search`, `batch`, `status`, ...
+    action: &'static str,
+}
+
 /// Reads the body (at most the limit), checks the signature, runs `work`
-/// on the blocking pool under the timeout, signs the answer, counts it.
-async fn signed(node: Arc<Node>, route: &'static str, method: Method, uri: Uri, headers: HeaderMap, body: Body, work: Work) -> Response {
+/// on the blocking pool under the timeout, logs the exchange in the audit
+/// log (answered or refused) before answering, signs the answer, counts it.
+/// An answer whose log entry cannot be written is not given (500): no
+/// lookup goes untraced.
+async fn signed(node: Arc<Node>, exchange: Exchange, method: Method, uri: Uri, headers: HeaderMap, body: Body, work: Work) -> Response {
     let started = Instant::now();
-    let (nonce, result) = admit_and_run(&node, method, &uri, &headers, body, work).await;
+    let (nonce, result) = admit_and_run(&node, &exchange, method, &uri, &headers, body, work).await;
     let nonce = nonce.as_deref().unwrap_or("none");
     let response = match result {
         Ok(answer) => {
-            node.metrics.hits(answer.hits);
+            node.metrics.hits(answer.references.len() as u64);
             node.respond(answer.status, answer.content_type, answer.body, nonce)
         }
         Err(refusal) => node.refuse(&refusal, nonce),
     };
-    node.metrics.request(route, response.status().as_u16(), started.elapsed());
+    node.metrics.request(exchange.route, response.status().as_u16(), started.elapsed());
     response
 }
 
-async fn admit_and_run(node: &Arc<Node>, method: Method, uri: &Uri, headers: &HeaderMap, body: Body, work: Work) -> (Option<String>, Result<Answer, Refusal>) {
+/// The authority a request claims to come from, before or without a valid
+/// signature: for the log of a refusal only.
+fn claimed(headers: &HeaderMap) -> String {
+    let input = headers.get("signature-input").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    input.split(';').find_map(|p| p.strip_prefix("keyid=\"")).and_then(|k| k.strip_suffix('"')).filter(|k| crate::directory::is_valid_id(k)).unwrap_or_default().to_string()
+}
+
+async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, uri: &Uri, headers: &HeaderMap, body: Body, work: Work) -> (Option<String>, Result<Answer, Refusal>) {
     let limit = node.limits.max_body_bytes;
+    let refused = |digest: Digest, refusal: Refusal| {
+        let node = Arc::clone(node);
+        let record = node.record(exchange, claimed(headers), digest, Err(&refusal));
+        async move {
+            match tokio::task::spawn_blocking(move || node.audit.append(&record)).await {
+                Ok(Ok(_)) => refusal,
+                Ok(Err(e)) => internal(format!("audit log: {e}")),
+                Err(e) => internal(e),
+            }
+        }
+    };
     let bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return (None, Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body is over the limit of {limit} bytes"))));
+            let refusal = Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body is over the limit of {limit} bytes"));
+            return (None, Err(refused(Digest::of(b""), refusal).await));
         }
-        Err(e) => return (None, Err(Refusal::bad("unreadable_body", e.to_string()))),
+        Err(e) => return (None, Err(refused(Digest::of(b""), Refusal::bad("unreadable_body", e.to_string())).await)),
     };
+    let digest = Digest::of(&bytes);
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let received = Received { content_digest: header("content-digest"), signature_input: header("signature-input"), signature: header("signature") };
     let claim = match signature::check_request(method.as_str(), uri.path(), &bytes, received, |id| node.directory.authority(id).map(|a| a.key)) {
         Ok(claim) => claim,
-        Err(e) => return (None, Err(e.into())),
+        Err(e) => return (None, Err(refused(digest, e.into()).await)),
     };
     if let Err(e) = node.verifier.admit(&claim, node.clock.now_ms() / 1000) {
-        return (None, Err(e.into()));
+        return (None, Err(refused(digest, e.into()).await));
     }
     let (task_node, authority) = (Arc::clone(node), claim.keyid.clone());
-    let job = tokio::task::spawn_blocking(move || work(&task_node, &authority, bytes.to_vec()));
+    let (category, action, route) = (exchange.category.clone(), exchange.action, exchange.route);
+    let job = tokio::task::spawn_blocking(move || {
+        let result = work(&task_node, &authority, bytes.to_vec());
+        let exchange = Exchange { route, category, action };
+        let record = task_node.record(&exchange, authority, digest, result.as_ref());
+        match task_node.audit.append(&record) {
+            Ok(_) => result,
+            Err(e) => Err(internal(format!("audit log: {e}"))),
+        }
+    });
     let result = match tokio::time::timeout(Duration::from_millis(node.limits.request_timeout_ms), job).await {
         Err(_) => Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", format!("no answer within {} ms", node.limits.request_timeout_ms))),
         Ok(Err(e)) => Err(internal(e)),
@@ -424,9 +500,15 @@ pub async fn serve(node: Arc<Node>, listener: Listener, shutdown: impl Future<Ou
             eprintln!("hitdex serve: not ready: {e}");
         }
     });
-    let app = router(node);
-    match listener {
+    let app = router(Arc::clone(&node));
+    let served = match listener {
         Listener::Tcp(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await,
         Listener::Unix(l, _) => axum::serve(l, app).with_graceful_shutdown(shutdown).await,
+    };
+    // Every request is answered; close the log with a signed checkpoint
+    // (dropping it would too, but could not report a failure).
+    if let Ok(node) = Arc::try_unwrap(node) {
+        node.close().map_err(std::io::Error::other)?;
     }
+    served
 }
