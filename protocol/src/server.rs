@@ -427,7 +427,7 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
     let digest = Digest::of(&bytes);
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let received = Received { content_digest: header("content-digest"), signature_input: header("signature-input"), signature: header("signature") };
-    let claim = match signature::check_request(method.as_str(), uri.path(), &bytes, received, |id| node.directory.authority(id).map(|a| a.key)) {
+    let claim = match signature::check_request(method.as_str(), uri.path_and_query().map_or(uri.path(), |t| t.as_str()), &bytes, received, |id| node.directory.authority(id).map(|a| a.key)) {
         Ok(claim) => claim,
         Err(e) => return (None, Err(refused(digest, e.into()).await)),
     };

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! Content-Digest: blake3=:<base64 of the body's BLAKE3 digest>:
-//! Signature-Input: hitdex=("@method" "@path" "content-digest");created=1764580000;nonce="<base64url>";keyid="DE-BKA";alg="ed25519"
+//! Signature-Input: hitdex=("@method" "@path" "@query" "content-digest");created=1764580000;nonce="<base64url>";keyid="DE-BKA";alg="ed25519"
 //! Signature: hitdex=:<base64 Ed25519 signature>:
 //! ```
 //!
@@ -32,7 +32,7 @@ use rand::RngCore;
 /// The label of the one signature a message carries.
 pub const LABEL: &str = "hitdex";
 /// Components a request signature covers, in order.
-const REQUEST_COMPONENTS: &str = r#"("@method" "@path" "content-digest")"#;
+const REQUEST_COMPONENTS: &str = r#"("@method" "@path" "@query" "content-digest")"#;
 /// Components an answer signature covers, in order.
 const RESPONSE_COMPONENTS: &str = r#"("@status" "content-digest")"#;
 /// Longest key id or nonce accepted.
@@ -129,11 +129,12 @@ pub fn nonce() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Signs a request of `keyid` (the authority) made at `created` (seconds).
-pub fn sign_request(key: &SigningKey, keyid: &str, method: &str, path: &str, body: &[u8], created: u64, nonce: &str) -> Headers {
+/// Signs a request of `keyid` (the authority) made at `created` (seconds)
+/// to `target` (the path and any `?query`).
+pub fn sign_request(key: &SigningKey, keyid: &str, method: &str, target: &str, body: &[u8], created: u64, nonce: &str) -> Headers {
     let digest = content_digest(body);
     let params = format!(r#"{REQUEST_COMPONENTS};created={created};nonce="{nonce}";keyid="{keyid}";alg="ed25519""#);
-    let base = request_base(method, path, &digest, &params);
+    let base = request_base(method, target, &digest, &params);
     finish(key, digest, params, &base)
 }
 
@@ -151,8 +152,11 @@ fn finish(key: &SigningKey, content_digest: String, params: String, base: &str) 
     Headers { content_digest, signature_input: format!("{LABEL}={params}"), signature }
 }
 
-fn request_base(method: &str, path: &str, digest: &str, params: &str) -> String {
-    format!("\"@method\": {method}\n\"@path\": {path}\n\"content-digest\": {digest}\n\"@signature-params\": {params}")
+/// The signature base of a request; `@query` is the query with its `?`,
+/// or `?` alone when there is none (RFC 9421 section 2.2.7).
+fn request_base(method: &str, target: &str, digest: &str, params: &str) -> String {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    format!("\"@method\": {method}\n\"@path\": {path}\n\"@query\": ?{query}\n\"content-digest\": {digest}\n\"@signature-params\": {params}")
 }
 
 fn response_base(status: u16, digest: &str, params: &str) -> String {
@@ -170,16 +174,17 @@ pub struct Received<'a> {
     pub signature: Option<&'a str>,
 }
 
-/// Checks a request's headers against its method, path and body, and the
+/// Checks a request's headers against its method, target (path and any
+/// `?query`) and body, and the
 /// signature against the key `key_of(keyid)` returns. Time and replays are
 /// the [`Verifier`]'s business.
 ///
 /// # Errors
 /// [`SignatureError`] saying what is wrong.
-pub fn check_request(method: &str, path: &str, body: &[u8], received: Received<'_>, key_of: impl FnOnce(&str) -> Option<VerifyingKey>) -> Result<Claim, SignatureError> {
+pub fn check_request(method: &str, target: &str, body: &[u8], received: Received<'_>, key_of: impl FnOnce(&str) -> Option<VerifyingKey>) -> Result<Claim, SignatureError> {
     let (digest, params, signer, signature) = parse(body, received, REQUEST_COMPONENTS)?;
     let key = key_of(&signer.keyid).ok_or_else(|| SignatureError::UnknownAuthority(signer.keyid.clone()))?;
-    let base = request_base(method, path, digest, params);
+    let base = request_base(method, target, digest, params);
     key.verify(base.as_bytes(), &signature).map_err(|_| SignatureError::Invalid(signer.keyid.clone()))?;
     Ok(signer)
 }
@@ -347,6 +352,11 @@ mod tests {
         assert_eq!(check_request("POST", "/v1/search/dna", b"{ }", received(&h), lookup), Err(SignatureError::DigestMismatch));
         assert_eq!(check_request("POST", "/v1/search/fingerprint", b"{}", received(&h), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
         assert_eq!(check_request("GET", "/v1/search/dna", b"{}", received(&h), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
+        assert_eq!(check_request("POST", "/v1/search/dna?x=1", b"{}", received(&h), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
+        let q = sign_request(&k, "DE-BKA", "GET", "/v1/demands?status=received", b"", 1000, "n2");
+        assert!(check_request("GET", "/v1/demands?status=received", b"", received(&q), lookup).is_ok());
+        assert_eq!(check_request("GET", "/v1/demands?status=answered", b"", received(&q), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
+        assert_eq!(check_request("GET", "/v1/demands", b"", received(&q), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
         let other = sign_request(&key(2), "DE-BKA", "POST", "/v1/search/dna", b"{}", 1000, "n1");
         assert_eq!(check_request("POST", "/v1/search/dna", b"{}", received(&other), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
         let stranger = sign_request(&k, "FR-PTS", "POST", "/v1/search/dna", b"{}", 1000, "n1");
@@ -364,14 +374,14 @@ mod tests {
         let h = sign_request(&k, "DE-BKA", "POST", "/p", b"", 1, "n");
         assert_eq!(check_request("POST", "/p", b"", Received::default(), lookup), Err(SignatureError::Missing("Content-Digest")));
         for (input, needle) in [
-            (r#"other=("@method" "@path" "content-digest");created=1;nonce="n";keyid="A";alg="ed25519""#, "labelled hitdex"),
-            (r#"hitdex=("@method" "content-digest");created=1;nonce="n";keyid="A";alg="ed25519""#, "covered components"),
-            (r#"hitdex=("@method" "@path" "content-digest");created=x;nonce="n";keyid="A";alg="ed25519""#, "created"),
-            (r#"hitdex=("@method" "@path" "content-digest");created=1;nonce="n";keyid="A";alg="rsa""#, "alg"),
-            (r#"hitdex=("@method" "@path" "content-digest");created=1;keyid="A";alg="ed25519""#, "nonce is missing"),
-            (r#"hitdex=("@method" "@path" "content-digest");created=1;created=2;nonce="n";keyid="A";alg="ed25519""#, "twice"),
-            (r#"hitdex=("@method" "@path" "content-digest");created=1;nonce="a b";keyid="A";alg="ed25519""#, "nonce must be"),
-            (r#"hitdex=("@method" "@path" "content-digest");created=1;nonce="n";keyid="A";alg="ed25519";x=1"#, "unknown parameter"),
+            (r#"other=("@method" "@path" "@query" "content-digest");created=1;nonce="n";keyid="A";alg="ed25519""#, "labelled hitdex"),
+            (r#"hitdex=("@method" "@path" "content-digest");created=1;nonce="n";keyid="A";alg="ed25519""#, "covered components"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=x;nonce="n";keyid="A";alg="ed25519""#, "created"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;nonce="n";keyid="A";alg="rsa""#, "alg"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;keyid="A";alg="ed25519""#, "nonce is missing"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;created=2;nonce="n";keyid="A";alg="ed25519""#, "twice"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;nonce="a b";keyid="A";alg="ed25519""#, "nonce must be"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;nonce="n";keyid="A";alg="ed25519";x=1"#, "unknown parameter"),
         ] {
             let bad = Received { signature_input: Some(input), ..received(&h) };
             let e = check_request("POST", "/p", b"", bad, lookup).unwrap_err();
