@@ -281,3 +281,77 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
     let out = common::hitdex(&["audit", "verify", "--log", s(&log), "--key", s(&d.join("node.pub"))]);
     assert!(!out.status.success(), "a changed log must fail verification");
 }
+
+/// A signed request whose answer must verify; its status and JSON body.
+fn exchange(server: &Server, node: &ed25519_dalek::VerifyingKey, key: &SigningKey, keyid: &str, method: &str, target: &str, body: &str) -> (u16, serde_json::Value) {
+    let (r, nonce) = server.signed_as(method, key, keyid, target, body.as_bytes(), 0);
+    r.verify(node, &nonce);
+    let v = serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&r.body)));
+    (r.status, v)
+}
+
+#[test]
+fn an_information_demand_goes_through_authorisation_to_an_answer_and_survives_a_restart() {
+    if !shared("an_information_demand_goes_through_authorisation_to_an_answer_and_survives_a_restart") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("node");
+    let config = node(&d);
+    let node_key = keys::read_public(&d.join("node.pub")).unwrap();
+    let key = |id: &str| keys::read_signing(&d.join(format!("keys/{id}.key"))).unwrap();
+    let (de, fr, nl, judge) = (key("DE-BKA"), key("FR-PTS"), key("NL-NFI"), key("DE-JUDGE"));
+    let server = Server::start(&config);
+
+    let form = r#"{"case_reference":"FR-2026-77","hit":{"category":"dna","reference":"P0000000244"},"data_categories":["dna"],
+        "requesting_authority":{"name":"PTS Lyon","address":"31 av. Franklin Roosevelt, Écully","country":"FR","phone":"+33 4 72 86 84 00","email":"pts@interieur.gouv.fr"},
+        "designated_authority":"DE-BKA","offences":["armed robbery"],"purpose":"identify the trace donor","use_as_evidence":true}"#;
+    let (status, demand) = exchange(&server, &node_key, &fr, "FR-PTS", "POST", "/v1/demands", form);
+    assert_eq!(status, 200, "{demand}");
+    assert_eq!(demand["status"], "received");
+    let id = demand["id"].as_str().unwrap().to_string();
+    let at = |rest: &str| format!("/v1/demands/{id}{rest}");
+
+    // Malformed and invalid forms, other authorities.
+    assert_eq!(exchange(&server, &node_key, &fr, "FR-PTS", "POST", "/v1/demands", "{").0, 400);
+    let (status, e) = exchange(&server, &node_key, &fr, "FR-PTS", "POST", "/v1/demands", &form.replace("pts@interieur.gouv.fr", "not-an-address"));
+    assert_eq!((status, e["error"]["code"].as_str()), (422, Some("invalid_input")));
+    assert!(e["error"]["message"].as_str().unwrap().contains("requesting_authority.email"), "{e}");
+    assert_eq!(exchange(&server, &node_key, &nl, "NL-NFI", "GET", &at(""), "").0, 404, "NL-NFI neither sent nor must answer it");
+    assert_eq!(exchange(&server, &node_key, &fr, "FR-PTS", "POST", &at("/answer"), r#"{"outcome":"forward","competent_authority":"X"}"#).0, 403);
+
+    // Evidence use needs a judicial authorisation first.
+    let data = r#"{"outcome":"data","data":{"attachment_reference":"BKA-secure-mail-4711"},"conditions":[{"ground":"ongoing_investigation","condition":"do not contact the person before 2027-01-01"}],"released_for_evidence":true}"#;
+    let (status, e) = exchange(&server, &node_key, &de, "DE-BKA", "POST", &at("/answer"), data);
+    assert_eq!(status, 409, "{e}");
+    // The directory says who is judicial, not the submitter.
+    assert_eq!(exchange(&server, &node_key, &de, "DE-BKA", "POST", &at("/authorisation"), r#"{"authorising_body":"NL-NFI","judicial":true}"#).0, 422);
+    let (status, d1) = exchange(&server, &node_key, &de, "DE-BKA", "POST", &at("/authorisation"), r#"{"authorising_body":"DE-JUDGE","judicial":true}"#);
+    assert_eq!((status, d1["status"].as_str()), (200, Some("awaiting_authorisation")));
+    assert_eq!(exchange(&server, &node_key, &de, "DE-BKA", "POST", &at("/decision"), r#"{"decision":"granted"}"#).0, 403, "only the judge decides");
+    let (status, d2) = exchange(&server, &node_key, &judge, "DE-JUDGE", "POST", &at("/decision"), r#"{"decision":"granted","reference":"AG-WI 4 Gs 12/26"}"#);
+    assert_eq!((status, d2["status"].as_str()), (200, Some("authorised")));
+    let (status, d3) = exchange(&server, &node_key, &de, "DE-BKA", "POST", &at("/answer"), data);
+    assert_eq!((status, d3["status"].as_str()), (200, Some("answered")), "{d3}");
+    assert_eq!(exchange(&server, &node_key, &de, "DE-BKA", "POST", &at("/answer"), data).0, 409, "answered once");
+
+    // Lists with filters; the requester sees its demand answered.
+    let (_, list) = exchange(&server, &node_key, &fr, "FR-PTS", "GET", "/v1/demands?status=answered", "");
+    assert_eq!(list["demands"].as_array().map(Vec::len), Some(1));
+    let (_, list) = exchange(&server, &node_key, &fr, "FR-PTS", "GET", "/v1/demands?overdue=true", "");
+    assert_eq!(list["demands"].as_array().map(Vec::len), Some(0));
+    let (_, list) = exchange(&server, &node_key, &nl, "NL-NFI", "GET", "/v1/demands", "");
+    assert_eq!(list["demands"].as_array().map(Vec::len), Some(0));
+    assert_eq!(exchange(&server, &node_key, &fr, "FR-PTS", "GET", "/v1/demands?colour=red", "").0, 400);
+
+    // After a restart the demand is still answered, with its history.
+    server.stop();
+    let server = Server::start(&config);
+    let (status, again) = exchange(&server, &node_key, &fr, "FR-PTS", "GET", &at(""), "");
+    assert_eq!((status, again["status"].as_str()), (200, Some("answered")));
+    assert_eq!(again["history"].as_array().map(Vec::len), Some(4), "{again}");
+    server.stop();
+    let concerned = ok(&["audit", "subject", "--log", s(&d.join("audit.log")), "--reference", "P0000000244"]);
+    assert!(concerned.lines().count() >= 5, "the demand, submission, decision and answers name the reference:\n{concerned}");
+    ok(&["audit", "verify", "--log", s(&d.join("audit.log")), "--key", s(&d.join("node.pub"))]);
+}

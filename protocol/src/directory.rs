@@ -14,6 +14,7 @@
 //! public_key = "<base64 of the 32-byte Ed25519 public key>"
 //! node = "http://10.0.0.7:8443" # its own node, if it runs one (optional)
 //! access = { dna = "direct", fingerprint = "index-only" }
+//! judicial = false              # a court or judge that authorises evidence use (optional)
 //!
 //! [[contact_point]]
 //! country = "DE"
@@ -60,6 +61,9 @@ pub struct Authority {
     pub node: Option<String>,
     /// Access per category; absent means none.
     pub access: BTreeMap<String, Access>,
+    /// Whether it is a judicial authority (whose authorisation allows
+    /// evidence use).
+    pub judicial: bool,
 }
 
 /// A country's national contact point.
@@ -121,6 +125,8 @@ struct Entry {
     node: Option<String>,
     #[serde(default)]
     access: BTreeMap<String, Access>,
+    #[serde(default)]
+    judicial: bool,
 }
 
 /// Whether `id` can be a key id: letters, digits and `-_.:`, 1–64 long.
@@ -161,7 +167,7 @@ impl Directory {
                 return Err(at(format!("unknown category {category:?} (known: {})", CATEGORIES.join(", "))));
             }
             let key = keys::public_from_text(&e.public_key, "public_key").map_err(|k| at(k.to_string()))?;
-            let authority = Authority { id: e.id.clone(), country: e.country, name: e.name, key, node: e.node, access: e.access };
+            let authority = Authority { id: e.id.clone(), country: e.country, name: e.name, key, node: e.node, access: e.access, judicial: e.judicial };
             if directory.authorities.insert(e.id.clone(), authority).is_some() {
                 return Err(at("listed twice".into()));
             }

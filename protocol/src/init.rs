@@ -2,7 +2,8 @@
 //!
 //! The node's signing key; three authorities of three countries with key
 //! pairs for testing and different access (DE-BKA direct access to DNA,
-//! FR-PTS index-only, NL-NFI none), each country's contact point; a DNA
+//! FR-PTS index-only, NL-NFI none), an investigating judge (DE-JUDGE) to
+//! decide on demands, each country's contact point; a DNA
 //! index of the profiles given and a file of queries; `node.toml`, and a
 //! `client.toml` per authority (`client.toml` itself is DE-BKA's). Every
 //! path in the files is relative, so the directory can be moved.
@@ -16,10 +17,13 @@ use hitdex_engine::index::Index;
 use crate::keys::{self, KeyError};
 
 /// The test authorities: id, country, name, access line of the directory.
-pub const AUTHORITIES: [(&str, &str, &str, &str); 3] = [
+/// The last is an authorising body (an investigating judge) with no
+/// search access: it decides on demands submitted to it.
+pub const AUTHORITIES: [(&str, &str, &str, &str); 4] = [
     ("DE-BKA", "DE", "Bundeskriminalamt", r#"{ dna = "direct", fingerprint = "index-only" }"#),
     ("FR-PTS", "FR", "Police technique et scientifique", r#"{ dna = "index-only" }"#),
     ("NL-NFI", "NL", "Nederlands Forensisch Instituut", "{}"),
+    ("DE-JUDGE", "DE", "Ermittlungsrichter, Amtsgericht Wiesbaden", "{}"),
 ];
 
 /// The node's name in a new node directory.
@@ -88,6 +92,9 @@ pub fn init(dir: &Path, listen: &str, profiles: &[Profile], queries: &[Profile])
         keys::write_public(&dir.join("keys").join(format!("{id}.pub")), &key.verifying_key())?;
         let public = keys::encode(key.verifying_key().as_bytes());
         directory += &format!("\n[[authority]]\nid = \"{id}\"\ncountry = \"{country}\"\nname = \"{name}\"\npublic_key = \"{public}\"\naccess = {access}\n");
+        if id == "DE-JUDGE" {
+            directory += "judicial = true\n";
+        }
         let client = format!(
             "# hitdex client settings of {id}\nauthority = \"{id}\"\nsigning_key = \"keys/{id}.key\"\nnode_public_key = \"node.pub\"\nurl = \"{url}\"\npurpose = \"prevention and investigation of criminal offences\"\n"
         );
@@ -95,7 +102,7 @@ pub fn init(dir: &Path, listen: &str, profiles: &[Profile], queries: &[Profile])
         fs::write(&file, client).map_err(io(&file))?;
     }
     directory += "\n# National contact points: demands go here when a designated authority's node\n# cannot be reached. In this test node every country's is this node itself.\n";
-    for (id, country, _, _) in AUTHORITIES {
+    for (id, country, _, _) in &AUTHORITIES[..3] {
         directory += &format!("\n[[contact_point]]\ncountry = \"{country}\"\nauthority = \"{id}\"\nurl = \"{url}\"\n");
     }
     let authorities = dir.join("authorities.toml");

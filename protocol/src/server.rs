@@ -29,6 +29,8 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use crate::audit::{AuditError, AuditLog, Digest, Outcome, Record, Returned};
 use crate::clock::Clock;
 use crate::config::{ConfigError, Limits, NodeConfig};
+use crate::demand::{self, DemandError, DemandStore};
+use crate::message::demand::{AuthorisationDecision, AuthorisationSubmission, Demand, DemandFilter, DemandForm, DemandList, DemandReply};
 use crate::directory::{Access, Directory, DirectoryError};
 use crate::keys::{self, KeyError};
 use crate::message::{DnaAnswer, DnaHit, DnaResult, ErrorBody, IndexInfo, IndexStatus};
@@ -51,6 +53,9 @@ pub enum NodeError {
     /// The audit log cannot be opened (or is damaged).
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// The demands database cannot be opened.
+    #[error(transparent)]
+    Demands(#[from] DemandError),
     /// An index cannot be opened.
     #[error("{category} index {path}: {source}")]
     Index {
@@ -75,6 +80,7 @@ pub struct Node {
     metrics: Metrics,
     ready: AtomicBool,
     audit: AuditLog,
+    demands: DemandStore,
 }
 
 /// An answer to a signed request, before it is signed.
@@ -132,6 +138,7 @@ impl Node {
         let key = keys::read_signing(&config.signing_key)?;
         let directory = Directory::load(&config.directory)?;
         let audit = AuditLog::open(&config.audit_log, key.clone(), Arc::clone(&clock))?;
+        let demands = DemandStore::open(&config.demands, Arc::clone(&clock))?;
         let dna = match config.indexes.get("dna") {
             Some(path) => Some(Index::open(path).map_err(|source| NodeError::Index { category: "dna".into(), path: path.clone(), source })?),
             None => None,
@@ -147,6 +154,7 @@ impl Node {
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
             audit,
+            demands,
         })
     }
 
@@ -186,18 +194,18 @@ impl Node {
         Ok((index, access))
     }
 
-    fn search_dna(&self, authority: &str, body: Vec<u8>) -> Result<Answer, Refusal> {
-        let (index, access) = self.dna_for(authority)?;
-        let request = request::dna_search(&body, self.limits.max_queries)?;
+    fn search_dna(&self, call: &Call) -> Result<Answer, Refusal> {
+        let (index, access) = self.dna_for(&call.authority)?;
+        let request = request::dna_search(&call.body, self.limits.max_queries)?;
         let results = search(index, &request, access)?;
         let references = returned(&results);
         let body = serde_json::to_vec(&DnaAnswer { node: self.id.clone(), results }).map_err(internal)?;
         Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references })
     }
 
-    fn batch_dna(&self, authority: &str, body: Vec<u8>) -> Result<Answer, Refusal> {
-        let (index, access) = self.dna_for(authority)?;
-        let request = request::dna_batch(&body, self.limits.max_batch)?;
+    fn batch_dna(&self, call: &Call) -> Result<Answer, Refusal> {
+        let (index, access) = self.dna_for(&call.authority)?;
+        let request = request::dna_batch(&call.body, self.limits.max_batch)?;
         let results = search(index, &request, access)?;
         let mut out = Vec::new();
         for r in &results {
@@ -209,9 +217,87 @@ impl Node {
     }
 
     /// Any authority of the directory may see what the node serves.
-    fn status(&self, _authority: &str, _body: Vec<u8>) -> Result<Answer, Refusal> {
+    fn status(&self, _call: &Call) -> Result<Answer, Refusal> {
         let body = serde_json::to_vec(&self.index_status()).map_err(internal)?;
         Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new() })
+    }
+
+    /// `POST /v1/demands`: any authority of the directory may send one.
+    fn demand_create(&self, call: &Call) -> Result<Answer, Refusal> {
+        let form: DemandForm = demand::parse_json(&call.body)?;
+        let d = self.demands.create(form, &call.authority)?;
+        Ok(demand_answer(&d, serde_json::to_vec(&d).map_err(internal)?))
+    }
+
+    /// `GET /v1/demands`: the demands the authority sent or must answer.
+    fn demand_list(&self, call: &Call) -> Result<Answer, Refusal> {
+        let filter: DemandFilter = serde_urlencoded::from_str(&call.query).map_err(|e| Refusal::bad("invalid_query", format!("query string: {e}")))?;
+        let demands = self.demands.list(&filter)?.into_iter().filter(|d| concerns(d, &call.authority)).collect();
+        let body = serde_json::to_vec(&DemandList { demands }).map_err(internal)?;
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new() })
+    }
+
+    /// A demand the authority may see: one it sent or must answer (others
+    /// are not found, so their existence is not disclosed either).
+    fn visible_demand(&self, id: &str, authority: &str) -> Result<Demand, Refusal> {
+        let d = self.demands.get(id)?;
+        if concerns(&d, authority) {
+            Ok(d)
+        } else {
+            Err(Refusal::new(StatusCode::NOT_FOUND, "not_found", format!("no demand {id}")))
+        }
+    }
+
+    /// `GET /v1/demands/{id}`.
+    fn demand_get(&self, call: &Call) -> Result<Answer, Refusal> {
+        let d = self.visible_demand(&call.param, &call.authority)?;
+        Ok(demand_answer(&d, serde_json::to_vec(&d).map_err(internal)?))
+    }
+
+    /// The demand, if `authority` is the designated authority it is addressed to.
+    fn designated(&self, id: &str, authority: &str) -> Result<Demand, Refusal> {
+        let d = self.visible_demand(id, authority)?;
+        if d.form.designated_authority != authority {
+            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("only {} may act on demand {id}", d.form.designated_authority)));
+        }
+        Ok(d)
+    }
+
+    /// `POST /v1/demands/{id}/answer`: the designated authority replies.
+    fn demand_answer(&self, call: &Call) -> Result<Answer, Refusal> {
+        self.designated(&call.param, &call.authority)?;
+        let reply: DemandReply = demand::parse_json(&call.body)?;
+        let d = self.demands.answer(&call.param, &call.authority, reply)?;
+        Ok(demand_answer(&d, serde_json::to_vec(&d).map_err(internal)?))
+    }
+
+    /// `POST /v1/demands/{id}/authorisation`: the designated authority
+    /// submits the demand to the authorising body.
+    fn demand_submit(&self, call: &Call) -> Result<Answer, Refusal> {
+        self.designated(&call.param, &call.authority)?;
+        let submission: AuthorisationSubmission = demand::parse_json(&call.body)?;
+        // The directory, not the submitter, says who is an authorising
+        // body and whether it is judicial.
+        match self.directory.authority(&submission.authorising_body) {
+            Some(body) if body.judicial == submission.judicial => {}
+            Some(_) => return Err(Refusal::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", format!("{} is {}a judicial authority in the directory", submission.authorising_body, if submission.judicial { "not " } else { "" }))),
+            None => return Err(Refusal::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", format!("authorising_body {} is not in the directory", submission.authorising_body))),
+        }
+        let d = self.demands.submit_for_authorisation(&call.param, &call.authority, submission)?;
+        Ok(demand_answer(&d, serde_json::to_vec(&d).map_err(internal)?))
+    }
+
+    /// `POST /v1/demands/{id}/decision`: the authorising body the demand was
+    /// submitted to decides.
+    fn demand_decide(&self, call: &Call) -> Result<Answer, Refusal> {
+        let d = self.demands.get(&call.param)?;
+        let body_of = d.authorisations.last().map(|a| a.authorising_body.clone()).unwrap_or_default();
+        if body_of != call.authority {
+            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("demand {} awaits no decision of {}", call.param, call.authority)));
+        }
+        let decision: AuthorisationDecision = demand::parse_json(&call.body)?;
+        let d = self.demands.authorise(&call.param, &call.authority, decision)?;
+        Ok(demand_answer(&d, serde_json::to_vec(&d).map_err(internal)?))
     }
 
     /// Signs an answer to the request that carried `nonce`.
@@ -248,6 +334,24 @@ impl Node {
         self.metrics.refusal(r.code);
         let body = serde_json::to_vec(&ErrorBody::new(r.code, r.message.clone())).unwrap_or_default();
         self.respond(r.status, JSON, body, nonce)
+    }
+}
+
+/// Whether `authority` sent the demand or must answer it.
+fn concerns(d: &Demand, authority: &str) -> bool {
+    d.received_from == authority || d.form.designated_authority == authority
+}
+
+/// A demand as an answer: the audit log names the record it is about.
+fn demand_answer(d: &Demand, body: Vec<u8>) -> Answer {
+    let references = d.form.hit.iter().map(|h| Returned { authority: d.form.designated_authority.clone(), reference: h.reference.clone() }).collect();
+    Answer { status: StatusCode::OK, content_type: JSON, body, purpose: d.form.purpose.clone(), case_reference: d.form.case_reference.clone(), references }
+}
+
+impl From<DemandError> for Refusal {
+    fn from(e: DemandError) -> Refusal {
+        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Refusal::new(status, e.code(), e.to_string())
     }
 }
 
@@ -292,6 +396,11 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/search/{category}", post(search_route))
         .route("/v1/batch/{category}", post(batch_route))
         .route("/v1/index/status", get(status_route))
+        .route("/v1/demands", post(demand_create_route).get(demand_list_route))
+        .route("/v1/demands/{id}", get(demand_get_route))
+        .route("/v1/demands/{id}/answer", post(demand_answer_route))
+        .route("/v1/demands/{id}/authorisation", post(demand_submit_route))
+        .route("/v1/demands/{id}/decision", post(demand_decide_route))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready_route))
         .route("/metrics", get(metrics_route))
@@ -301,14 +410,26 @@ pub fn router(node: Arc<Node>) -> Router {
         .with_state(node)
 }
 
-type Work = fn(&Node, &str, Vec<u8>) -> Result<Answer, Refusal>;
+/// One signed request, as the work behind a route sees it.
+struct Call {
+    /// The authority whose signature was checked.
+    authority: String,
+    /// The path parameter of the route (a category, a demand id), if any.
+    param: String,
+    /// The query string, if any.
+    query: String,
+    /// The body.
+    body: Vec<u8>,
+}
+
+type Work = fn(&Node, &Call) -> Result<Answer, Refusal>;
 
 async fn search_route(State(node): State<Arc<Node>>, UrlPath(category): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let work: Work = match category.as_str() {
         "dna" => Node::search_dna,
         _ => unserved,
     };
-    let exchange = Exchange { route: "/v1/search/{category}", category, action: "search" };
+    let exchange = Exchange { route: "/v1/search/{category}", category: category.clone(), action: "search", param: category };
     signed(node, exchange, method, uri, headers, body, work).await
 }
 
@@ -317,16 +438,16 @@ async fn batch_route(State(node): State<Arc<Node>>, UrlPath(category): UrlPath<S
         "dna" => Node::batch_dna,
         _ => unserved,
     };
-    let exchange = Exchange { route: "/v1/batch/{category}", category, action: "batch" };
+    let exchange = Exchange { route: "/v1/batch/{category}", category: category.clone(), action: "batch", param: category };
     signed(node, exchange, method, uri, headers, body, work).await
 }
 
 async fn status_route(State(node): State<Arc<Node>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let exchange = Exchange { route: "/v1/index/status", category: String::new(), action: "status" };
+    let exchange = Exchange { route: "/v1/index/status", category: String::new(), action: "status", param: String::new() };
     signed(node, exchange, method, uri, headers, body, Node::status).await
 }
 
-fn unserved(_: &Node, _: &str, _: Vec<u8>) -> Result<Answer, Refusal> {
+fn unserved(_: &Node, _: &Call) -> Result<Answer, Refusal> {
     Err(Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves searches of the dna category only"))
 }
 
@@ -366,6 +487,36 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
     r
 }
 
+async fn demand_create_route(State(node): State<Arc<Node>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let exchange = Exchange { route: "/v1/demands", category: "demand".into(), action: "demand", param: String::new() };
+    signed(node, exchange, method, uri, headers, body, Node::demand_create).await
+}
+
+async fn demand_list_route(State(node): State<Arc<Node>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let exchange = Exchange { route: "/v1/demands", category: "demand".into(), action: "list", param: String::new() };
+    signed(node, exchange, method, uri, headers, body, Node::demand_list).await
+}
+
+async fn demand_get_route(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let exchange = Exchange { route: "/v1/demands/{id}", category: "demand".into(), action: "read", param: id };
+    signed(node, exchange, method, uri, headers, body, Node::demand_get).await
+}
+
+async fn demand_answer_route(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let exchange = Exchange { route: "/v1/demands/{id}/answer", category: "demand".into(), action: "answer", param: id };
+    signed(node, exchange, method, uri, headers, body, Node::demand_answer).await
+}
+
+async fn demand_submit_route(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let exchange = Exchange { route: "/v1/demands/{id}/authorisation", category: "demand".into(), action: "authorisation", param: id };
+    signed(node, exchange, method, uri, headers, body, Node::demand_submit).await
+}
+
+async fn demand_decide_route(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let exchange = Exchange { route: "/v1/demands/{id}/decision", category: "demand".into(), action: "decision", param: id };
+    signed(node, exchange, method, uri, headers, body, Node::demand_decide).await
+}
+
 /// What a signed request is, for the metrics and the audit log.
 struct Exchange {
     /// The route pattern (a metrics label).
@@ -374,6 +525,8 @@ struct Exchange {
     category: String,
     /// `search`, `batch`, `status`, ...
     action: &'static str,
+    /// The route's path parameter (category, demand id), if any.
+    param: String,
 }
 
 /// Reads the body (at most the limit), checks the signature, runs `work`
@@ -435,10 +588,12 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
         return (None, Err(refused(digest, e.into()).await));
     }
     let (task_node, authority) = (Arc::clone(node), claim.keyid.clone());
-    let (category, action, route) = (exchange.category.clone(), exchange.action, exchange.route);
+    let (category, action, route, param) = (exchange.category.clone(), exchange.action, exchange.route, exchange.param.clone());
+    let query = uri.query().unwrap_or_default().to_string();
     let job = tokio::task::spawn_blocking(move || {
-        let result = work(&task_node, &authority, bytes.to_vec());
-        let exchange = Exchange { route, category, action };
+        let call = Call { authority: authority.clone(), param: param.clone(), query, body: bytes.to_vec() };
+        let result = work(&task_node, &call);
+        let exchange = Exchange { route, category, action, param };
         let record = task_node.record(&exchange, authority, digest, result.as_ref());
         match task_node.audit.append(&record) {
             Ok(_) => result,

@@ -171,6 +171,7 @@ impl ErrorBody {
 /// this one module; the handlers live in `server`.
 #[allow(dead_code)]
 mod paths {
+    use super::demand::{AuthorisationDecision, AuthorisationSubmission, Demand, DemandFilter, DemandForm, DemandList, DemandReply};
     use super::*;
 
     /// Search the DNA index. Signed (RFC 9421 shape: `Content-Digest`,
@@ -215,11 +216,45 @@ mod paths {
     #[utoipa::path(get, path = "/v1/openapi.json", responses((status = 200, body = Object)))]
     fn openapi() {}
 
+    /// Send an information demand after a hit. Signed; any authority of
+    /// the directory.
+    #[utoipa::path(post, path = "/v1/demands", request_body = DemandForm, responses(
+        (status = 200, description = "The demand as received, with its id and deadline", body = Demand),
+        (status = 400, description = "Malformed JSON (line and column)", body = ErrorBody),
+        (status = 422, description = "Invalid fields, every one named", body = ErrorBody),
+    ))]
+    fn demand_create() {}
+
+    /// The demands the signing authority sent or must answer.
+    #[utoipa::path(get, path = "/v1/demands", params(DemandFilter), responses((status = 200, body = DemandList), (status = 400, body = ErrorBody)))]
+    fn demand_list() {}
+
+    /// One demand (404 unless the signing authority sent it or must answer it).
+    #[utoipa::path(get, path = "/v1/demands/{id}", params(("id" = String, Path)), responses((status = 200, body = Demand), (status = 404, body = ErrorBody)))]
+    fn demand_get() {}
+
+    /// The designated authority's reply: data with conditions of use, a
+    /// refusal on one of four grounds, or a forward to the competent authority.
+    #[utoipa::path(post, path = "/v1/demands/{id}/answer", params(("id" = String, Path)), request_body = DemandReply, responses(
+        (status = 200, body = Demand),
+        (status = 403, description = "Not the designated authority", body = ErrorBody),
+        (status = 409, description = "Not possible in the demand's state, or evidence use without judicial authorisation", body = ErrorBody),
+    ))]
+    fn demand_answer() {}
+
+    /// The designated authority submits the demand to the authorising body.
+    #[utoipa::path(post, path = "/v1/demands/{id}/authorisation", params(("id" = String, Path)), request_body = AuthorisationSubmission, responses((status = 200, body = Demand), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn demand_submit() {}
+
+    /// The authorising body decides.
+    #[utoipa::path(post, path = "/v1/demands/{id}/decision", params(("id" = String, Path)), request_body = AuthorisationDecision, responses((status = 200, body = Demand), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    fn demand_decide() {}
+
     #[derive(OpenApi)]
     #[openapi(
         info(title = "Hitdex node", description = "Hit/no-hit searches and information demands between competent authorities (SPEC section 6)."),
-        paths(search_dna, batch_dna, index_status, healthz, readyz, metrics, openapi),
-        components(schemas(Purpose, DnaSearch, DnaBatchHeader, DnaQuery, DnaResult, DnaHit, DnaAnswer, IndexStatus, IndexInfo, ErrorBody, ErrorDetail))
+        paths(search_dna, batch_dna, index_status, healthz, readyz, metrics, openapi, demand_create, demand_list, demand_get, demand_answer, demand_submit, demand_decide),
+        components(schemas(Purpose, DnaSearch, DnaBatchHeader, DnaQuery, DnaResult, DnaHit, DnaAnswer, IndexStatus, IndexInfo, ErrorBody, ErrorDetail, DemandForm, DemandReply, AuthorisationSubmission, AuthorisationDecision, Demand, DemandList, DemandFilter))
     )]
     pub(super) struct Api;
 }
@@ -237,10 +272,10 @@ mod tests {
     #[test]
     fn the_description_names_every_path_and_message() {
         let doc: serde_json::Value = serde_json::from_str(&openapi()).unwrap();
-        for path in ["/v1/search/dna", "/v1/batch/dna", "/v1/index/status", "/healthz", "/readyz", "/metrics", "/v1/openapi.json"] {
+        for path in ["/v1/search/dna", "/v1/batch/dna", "/v1/index/status", "/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/v1/demands", "/v1/demands/{id}", "/v1/demands/{id}/answer"] {
             assert!(doc["paths"].get(path).is_some(), "{path}");
         }
-        for schema in ["DnaSearch", "DnaAnswer", "ErrorBody", "IndexStatus"] {
+        for schema in ["DnaSearch", "DnaAnswer", "ErrorBody", "IndexStatus", "DemandForm", "DemandReply", "Demand", "RefusalGround"] {
             assert!(doc["components"]["schemas"].get(schema).is_some(), "{schema}");
         }
     }
