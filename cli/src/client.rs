@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, Subcommand};
 use hitdex_formats::dna_csv::{self, Mode};
-use hitdex_protocol::client::{dna_query, Client};
+use hitdex_protocol::client::{dna_query, Client, Route};
+use hitdex_protocol::directory::Directory;
+use hitdex_protocol::message::demand::DemandForm;
 use hitdex_protocol::config::ClientConfig;
 use hitdex_protocol::message::DnaSearch;
 
@@ -20,6 +22,26 @@ pub enum Op {
     /// reference and authority).
     #[command(subcommand)]
     Search(What),
+    /// Send an information demand (a JSON demand form, as in
+    /// /v1/openapi.json) to the designated authority's node, as the
+    /// directory names it, or through its country's national contact
+    /// point when that node cannot be reached. Prints the demand as the
+    /// node received it (with its id and deadline); says on standard error
+    /// which way it went.
+    Demand(DemandArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct DemandArgs {
+    /// The client's settings: authority and key files.
+    #[arg(long)]
+    config: PathBuf,
+    /// The directory of authorities (their nodes and contact points).
+    #[arg(long)]
+    directory: PathBuf,
+    /// The demand form (JSON).
+    #[arg(long)]
+    form: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -57,7 +79,30 @@ pub struct DnaArgs {
 }
 
 pub fn run(op: Op) -> Result<()> {
-    let Op::Search(What::Dna(a)) = op;
+    match op {
+        Op::Search(What::Dna(a)) => search(a),
+        Op::Demand(a) => demand(&a),
+    }
+}
+
+fn demand(a: &DemandArgs) -> Result<()> {
+    let config = ClientConfig::load(&a.config)?;
+    let directory = Directory::load(&a.directory)?;
+    let text = std::fs::read(&a.form).with_context(|| format!("cannot read {}", a.form.display()))?;
+    let form: DemandForm = hitdex_protocol::demand::parse_json(&text).with_context(|| format!("{}", a.form.display()))?;
+    // The URL is the directory's business here; the client needs one to start.
+    let client = Client::new(&config, config.url.as_deref().unwrap_or("http://127.0.0.1:0"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let (demand, route) = runtime.block_on(client.send_demand(&directory, &form))?;
+    match route {
+        Route::Direct(url) => eprintln!("sent to {}'s node at {url}", form.designated_authority),
+        Route::ContactPoint { url, authority, because } => eprintln!("{because}; sent through the contact point {authority} at {url}"),
+    }
+    println!("{}", serde_json::to_string(&demand)?);
+    Ok(())
+}
+
+fn search(a: DnaArgs) -> Result<()> {
     let config = ClientConfig::load(&a.config)?;
     let url = a.url.or(config.url.clone()).context("no node URL: give --url or set url in client.toml")?;
     let purpose = a.purpose.or(config.purpose.clone()).context("no purpose: give --purpose or set purpose in client.toml")?;

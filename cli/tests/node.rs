@@ -355,3 +355,59 @@ fn an_information_demand_goes_through_authorisation_to_an_answer_and_survives_a_
     assert!(concerned.lines().count() >= 5, "the demand, submission, decision and answers name the reference:\n{concerned}");
     ok(&["audit", "verify", "--log", s(&d.join("audit.log")), "--key", s(&d.join("node.pub"))]);
 }
+
+/// Copies a directory tree.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_demand_goes_through_the_contact_point_when_the_designated_node_is_down() {
+    if !shared("a_demand_goes_through_the_contact_point_when_the_designated_node_is_down") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("bka"), dir.path().join("ncp"));
+    node(&a);
+    // The contact point's node knows the same authorities.
+    copy_tree(&a, &b);
+    let (bka, ncp) = (Server::start(&a.join("node.toml")), Server::start(&b.join("node.toml")));
+    // The requester's directory: DE-BKA runs node A; Germany's contact point runs node B.
+    let authorities = std::fs::read_to_string(a.join("authorities.toml")).unwrap();
+    let authorities = authorities.split("# National contact points").next().unwrap().replace("id = \"DE-BKA\"\n", &format!("id = \"DE-BKA\"\nnode = \"http://{}\"\n", bka.addr));
+    let directory = dir.path().join("directory.toml");
+    std::fs::write(&directory, format!("{authorities}\n[[contact_point]]\ncountry = \"DE\"\nauthority = \"DE-NCP\"\nurl = \"http://{}\"\n", ncp.addr)).unwrap();
+    let form = dir.path().join("form.json");
+    std::fs::write(&form, r#"{"case_reference":"FR-2026-78","data_categories":["dna"],"requesting_authority":{"name":"PTS Lyon","address":"Écully","country":"FR","phone":"+33 4 72 86 84 00","email":"pts@interieur.gouv.fr"},"designated_authority":"DE-BKA","offences":["burglary"],"purpose":"identify the donor","use_as_evidence":false}"#).unwrap();
+    let send = || common::hitdex(&["client", "demand", "--config", s(&a.join("client-FR-PTS.toml")), "--directory", s(&directory), "--form", s(&form)]);
+    let node_key = keys::read_public(&a.join("node.pub")).unwrap();
+    let fr = keys::read_signing(&a.join("keys/FR-PTS.key")).unwrap();
+    let id = |out: &std::process::Output| serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"].as_str().unwrap().to_string();
+
+    let direct = send();
+    assert!(direct.status.success(), "{}", String::from_utf8_lossy(&direct.stderr));
+    assert!(String::from_utf8_lossy(&direct.stderr).contains(&format!("sent to DE-BKA's node at http://{}", bka.addr)));
+    assert_eq!(exchange(&bka, &node_key, &fr, "FR-PTS", "GET", &format!("/v1/demands/{}", id(&direct)), "").0, 200);
+
+    bka.stop();
+    let relayed = send();
+    let said = String::from_utf8_lossy(&relayed.stderr).into_owned();
+    assert!(relayed.status.success(), "{said}");
+    assert!(said.contains(&format!("sent through the contact point DE-NCP at http://{}", ncp.addr)), "{said}");
+    let (status, demand) = exchange(&ncp, &node_key, &fr, "FR-PTS", "GET", &format!("/v1/demands/{}", id(&relayed)), "");
+    assert_eq!((status, demand["status"].as_str(), demand["form"]["case_reference"].as_str()), (200, Some("received"), Some("FR-2026-78")));
+
+    ncp.stop();
+    let lost = send();
+    assert!(!lost.status.success());
+    assert!(String::from_utf8_lossy(&lost.stderr).contains("error"), "{}", String::from_utf8_lossy(&lost.stderr));
+}

@@ -15,6 +15,8 @@ use hyper_util::rt::TokioExecutor;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ClientConfig, ConfigError};
 use crate::keys::{self, KeyError};
+use crate::directory::Directory;
+use crate::message::demand::{Demand, DemandForm};
 use crate::message::{DnaAnswer, DnaQuery, DnaSearch, ErrorBody};
 use crate::signature::{self, Received, SignatureError};
 
@@ -54,6 +56,9 @@ pub enum ClientError {
     /// The answer is not the expected JSON.
     #[error("unexpected answer: {0}")]
     Decode(String),
+    /// The directory names no node to send to.
+    #[error("cannot route the demand: {0}")]
+    Routing(String),
 }
 
 /// A verified answer.
@@ -114,9 +119,17 @@ impl Client {
     /// # Errors
     /// [`ClientError::Transport`] or [`ClientError::Unverified`].
     pub async fn send(&self, method: &str, path: &str, body: Vec<u8>) -> Result<Reply, ClientError> {
+        self.send_to(&self.base, method, path, body).await
+    }
+
+    /// [`Client::send`] to the node at `base` (`http://host:port`) instead.
+    ///
+    /// # Errors
+    /// As [`Client::send`].
+    pub async fn send_to(&self, base: &str, method: &str, path: &str, body: Vec<u8>) -> Result<Reply, ClientError> {
         let nonce = signature::nonce();
         let h = signature::sign_request(&self.key, &self.authority, method, path, &body, self.clock.now_ms() / 1000, &nonce);
-        let url = format!("{}{path}", self.base);
+        let url = format!("{}{path}", base.trim_end_matches('/'));
         let transport = |message: String| ClientError::Transport { url: url.clone(), message };
         let request = hyper::Request::builder()
             .method(method)
@@ -142,12 +155,7 @@ impl Client {
     /// # Errors
     /// As [`Client::send`], and [`ClientError::Refused`].
     pub async fn call(&self, method: &str, path: &str, body: Vec<u8>) -> Result<Bytes, ClientError> {
-        let reply = self.send(method, path, body).await?;
-        if reply.status == 200 {
-            return Ok(reply.body);
-        }
-        let e: ErrorBody = serde_json::from_slice(&reply.body).map_err(|e| ClientError::Decode(format!("status {} without a JSON error: {e}", reply.status)))?;
-        Err(ClientError::Refused { status: reply.status, code: e.error.code, message: e.error.message })
+        accepted(self.send(method, path, body).await?)
     }
 
     /// A DNA search.
@@ -159,7 +167,58 @@ impl Client {
         let answer = self.call("POST", "/v1/search/dna", body).await?;
         serde_json::from_slice(&answer).map_err(|e| ClientError::Decode(e.to_string()))
     }
+
+    /// Sends an information demand to the designated authority's node, as
+    /// the `directory` names it; when that node cannot be reached (no
+    /// answer at all, not a refusal), through the national contact point
+    /// of the designated authority's country (SPEC section 6, "Fallback").
+    ///
+    /// # Errors
+    /// [`ClientError::Routing`] when the directory names no node to try;
+    /// otherwise as [`Client::call`] for the last node tried.
+    pub async fn send_demand(&self, directory: &Directory, form: &DemandForm) -> Result<(Demand, Route), ClientError> {
+        let designated = directory.authority(&form.designated_authority).ok_or_else(|| ClientError::Routing(format!("{} is not in the directory", form.designated_authority)))?;
+        let body = serde_json::to_vec(form).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let decode = |b: Bytes| serde_json::from_slice::<Demand>(&b).map_err(|e| ClientError::Decode(e.to_string()));
+        let unreachable = match &designated.node {
+            Some(url) => match self.send_to(url, "POST", "/v1/demands", body.clone()).await {
+                Err(e @ ClientError::Transport { .. }) => e.to_string(),
+                reply => return Ok((decode(accepted(reply?)?)?, Route::Direct(url.clone()))),
+            },
+            None => format!("the directory names no node of {}", designated.id),
+        };
+        let contact = directory.contact_point(&designated.country).ok_or_else(|| ClientError::Routing(format!("{unreachable}, and {} has no contact point in the directory", designated.country)))?;
+        let demand = decode(accepted(self.send_to(&contact.url, "POST", "/v1/demands", body).await?)?)?;
+        Ok((demand, Route::ContactPoint { url: contact.url.clone(), authority: contact.authority.clone(), because: unreachable }))
+    }
 }
+
+/// Where a demand went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// To the designated authority's own node.
+    Direct(String),
+    /// Through the national contact point, because the designated
+    /// authority's node could not be reached.
+    ContactPoint {
+        /// The contact point's node.
+        url: String,
+        /// The contact point.
+        authority: String,
+        /// Why the designated authority's node was not used.
+        because: String,
+    },
+}
+
+/// The body of a 200 answer; a refusal as [`ClientError::Refused`].
+fn accepted(reply: Reply) -> Result<Bytes, ClientError> {
+    if reply.status == 200 {
+        return Ok(reply.body);
+    }
+    let e: ErrorBody = serde_json::from_slice(&reply.body).map_err(|e| ClientError::Decode(format!("status {} without a JSON error: {e}", reply.status)))?;
+    Err(ClientError::Refused { status: reply.status, code: e.error.code, message: e.error.message })
+}
+
 
 /// The error's causes as text (hyper's own message is terse).
 trait SourceText {
