@@ -1,5 +1,6 @@
 //! `hitdex client search dna`: signed searches against a node, printing
-//! the same NDJSON as `hitdex search dna`.
+//! the same NDJSON as `hitdex search dna`; `hitdex client demand`: an
+//! information demand, through the contact point if need be.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -64,8 +65,8 @@ pub struct DnaArgs {
     /// Purpose of the search, logged by the node; default: client.toml's.
     #[arg(long)]
     purpose: Option<String>,
-    /// The case reference, logged by the node.
-    #[arg(long, default_value = "")]
+    /// The case reference, logged by the node with every search.
+    #[arg(long)]
     case: String,
     /// Fewest matching loci for a hit.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=28))]

@@ -69,7 +69,7 @@ pub fn init(op: Op) -> Result<()> {
     let created = phase("write the node", || hitdex_protocol::init::init(&a.dir, &a.listen, &profiles, &queries))?;
     println!("wrote a node to {}:", a.dir.display());
     println!("  hitdex serve --config {}", created.node_config.display());
-    println!("  hitdex client search dna --config {} --queries {}", created.client_config.display(), created.queries.display());
+    println!("  hitdex client search dna --config {} --queries {} --case C-1", created.client_config.display(), created.queries.display());
     Ok(())
 }
 
@@ -82,8 +82,14 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         let listener = Listener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         // Scripts and tests wait for this line.
         println!("listening on {}", listener.address());
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+        // SIGINT (Ctrl-C) or SIGTERM (systemd, containers): finish the
+        // requests in flight, then close the audit log with a checkpoint.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("cannot watch for SIGTERM")?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
         };
         server::serve(node, listener, shutdown).await.context("the node stopped")
     })

@@ -165,11 +165,11 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
 
     // The client's answers are the local search's, line for line.
     let local = ok(&["search", "dna", "--index", s(&d.join("indexes/dna")), "--queries", s(&d.join("queries.csv"))]);
-    let remote = ok(&["client", "search", "dna", "--config", s(&d.join("client.toml")), "--url", &url, "--queries", s(&d.join("queries.csv")), "--per-request", "7"]);
+    let remote = ok(&["client", "search", "dna", "--config", s(&d.join("client.toml")), "--url", &url, "--queries", s(&d.join("queries.csv")), "--per-request", "7", "--case", "C-0"]);
     assert_eq!(remote, local);
     assert!(local.contains("\"quality\":\"full\""), "the queries should find hits");
     // Index-only access: the same hits, reference and authority only.
-    let index_only = ok(&["client", "search", "dna", "--config", s(&d.join("client-FR-PTS.toml")), "--url", &url, "--queries", s(&d.join("queries.csv"))]);
+    let index_only = ok(&["client", "search", "dna", "--config", s(&d.join("client-FR-PTS.toml")), "--url", &url, "--queries", s(&d.join("queries.csv")), "--case", "C-0"]);
     assert_eq!(index_only.matches("\"reference\"").count(), local.matches("\"reference\"").count());
     assert!(!index_only.contains("quality") && !index_only.contains("loci"));
 
@@ -187,24 +187,24 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
     assert_eq!((r.status, r.code(&node_key, "none")), (401, "signature_missing".into()));
     // Signed with another authority's key.
     let (r, nonce) = server.signed(&nl, "DE-BKA", "/v1/search/dna", body, 0);
-    assert_eq!((r.status, r.code(&node_key, "none")), (401, "signature_invalid".into()), "{nonce}");
+    assert_eq!((r.status, r.code(&node_key, &nonce)), (401, "signature_invalid".into()));
     // An authority the directory does not know.
-    let (r, _) = server.signed(&de, "XX-NONE", "/v1/search/dna", body, 0);
-    assert_eq!((r.status, r.code(&node_key, "none")), (401, "unknown_authority".into()));
+    let (r, nonce) = server.signed(&de, "XX-NONE", "/v1/search/dna", body, 0);
+    assert_eq!((r.status, r.code(&node_key, &nonce)), (401, "unknown_authority".into()));
     // Expired, and from the future.
     for age in [3600, -3600] {
-        let (r, _) = server.signed(&de, "DE-BKA", "/v1/search/dna", body, age);
-        assert_eq!((r.status, r.code(&node_key, "none")), (401, "signature_expired".into()));
+        let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/dna", body, age);
+        assert_eq!((r.status, r.code(&node_key, &nonce)), (401, "signature_expired".into()));
     }
     // Replayed: the very same signed request twice.
     let h = signature::sign_request(&de, "DE-BKA", "POST", "/v1/search/dna", body, SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs(), "replay-me");
     let headers = [("content-digest", h.content_digest.as_str()), ("signature-input", &h.signature_input), ("signature", &h.signature)];
     assert_eq!(server.request("POST", "/v1/search/dna", &headers, body).status, 200);
     let r = server.request("POST", "/v1/search/dna", &headers, body);
-    assert_eq!((r.status, r.code(&node_key, "none")), (401, "replayed".into()));
+    assert_eq!((r.status, r.code(&node_key, "replay-me")), (401, "replayed".into()));
     // A body changed after signing.
     let r = server.request("POST", "/v1/search/dna", &headers, &body[..body.len() - 1]);
-    assert_eq!((r.status, r.code(&node_key, "none")), (401, "digest_mismatch".into()));
+    assert_eq!((r.status, r.code(&node_key, "replay-me")), (401, "digest_mismatch".into()));
     // Unauthorised: NL-NFI has no access to DNA.
     let (r, nonce) = server.signed(&nl, "NL-NFI", "/v1/search/dna", body, 0);
     assert_eq!((r.status, r.code(&node_key, &nonce)), (403, "forbidden".into()));
@@ -219,14 +219,20 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
         (br#"{"purpose":"p","case_reference":"c","queries":[{"query":"Q","loci":{"TH01":"9.3.1"}}]}"#, "invalid_query"),
         (br#"{"purpose":"p","case_reference":"c","queries":[{"query":"Q","loci":{"XYZ1":"6"}}]}"#, "invalid_query"),
         (b"\xff\xfe", "invalid_json"),
+        (br#"{"purpose":"","case_reference":"c","queries":[]}"#, "invalid_field"),
     ] {
         let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/dna", bad, 0);
         assert_eq!((r.status, r.code(&node_key, &nonce)), (400, code.to_string()), "{}", String::from_utf8_lossy(bad));
     }
+    // Loci typed `*` match every profile: such a query cannot list the database.
+    let wild = br#"{"purpose":"p","case_reference":"c","queries":[{"query":"W","loci":{"TH01":"*","FGA":"*","vWA":"*","D3S1358":"*","D8S1179":"*","D21S11":"*"}}]}"#;
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/dna", wild, 0);
+    r.verify(&node_key, &nonce);
+    assert_eq!((r.status, String::from_utf8_lossy(&r.body).into_owned()), (200, r#"{"node":"XX-NODE","results":[{"query":"W","hits":[]}]}"#.to_string()));
     // Oversized: over max_body_bytes (8 MiB).
     let huge = vec![b' '; 9 << 20];
-    let (r, _) = server.signed(&de, "DE-BKA", "/v1/search/dna", &huge, 0);
-    assert_eq!((r.status, r.code(&node_key, "none")), (413, "body_too_large".into()));
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/dna", &huge, 0);
+    assert_eq!((r.status, r.code(&node_key, &nonce)), (413, "body_too_large".into()));
     // Too many queries for one search.
     let many = format!(r#"{{"purpose":"p","case_reference":"c","queries":[{}]}}"#, vec![r#"{"query":"Q","loci":{}}"#; 1001].join(","));
     let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/dna", many.as_bytes(), 0);
@@ -237,12 +243,14 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
     assert_eq!(server.get("/v1/search/dna").0, 405);
 
     // Batch: NDJSON in, NDJSON out, errors name the line.
-    let batch = format!("{{\"purpose\":\"p\",\"case_reference\":\"c\"}}\n{}\n\n{}\n", r#"{"query":"B1","loci":{"TH01":"6/9.3"}}"#, r#"{"query":"B2","loci":{}}"#);
+    let six = r#""TH01":"6/9.3","FGA":"20/22","vWA":"16/17","D3S1358":"15/16","D8S1179":"12/13","D21S11":"28/30""#;
+    let batch = format!("{{\"purpose\":\"p\",\"case_reference\":\"c\"}}\n{{\"query\":\"B1\",\"loci\":{{{six}}}}}\n\n{{\"query\":\"B2\",\"loci\":{{{six}}}}}\n");
     let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/batch/dna", batch.as_bytes(), 0);
     assert_eq!(r.status, 200);
     r.verify(&node_key, &nonce);
     assert_eq!(String::from_utf8_lossy(&r.body), "{\"query\":\"B1\",\"hits\":[]}\n{\"query\":\"B2\",\"hits\":[]}\n");
-    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/batch/dna", b"{\"purpose\":\"p\",\"case_reference\":\"c\"}\n{\"query\":\"B1\",\"loci\":{}}\n{\"query\":7}\n", 0);
+    let bad_batch = format!("{{\"purpose\":\"p\",\"case_reference\":\"c\"}}\n{{\"query\":\"B1\",\"loci\":{{{six}}}}}\n{{\"query\":7}}\n");
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/batch/dna", bad_batch.as_bytes(), 0);
     assert_eq!((r.status, r.code(&node_key, &nonce)), (400, "invalid_json".into()));
     assert!(String::from_utf8_lossy(&r.body).contains("line 3"));
 

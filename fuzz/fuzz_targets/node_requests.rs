@@ -11,10 +11,10 @@ use hitdex_protocol::signature::{self, Received};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(r) = request::dna_search(data, 8) {
+    if let Ok(r) = request::dna_search(data, 8, 1) {
         assert!(r.profiles.len() <= 8);
     }
-    if let Ok(r) = request::dna_batch(data, 8) {
+    if let Ok(r) = request::dna_batch(data, 8, 1) {
         assert!(r.profiles.len() <= 8);
     }
     // Three header lines, then the body.

@@ -20,6 +20,9 @@ use crate::message::demand::{Demand, DemandForm};
 use crate::message::{DnaAnswer, DnaQuery, DnaSearch, ErrorBody};
 use crate::signature::{self, Received, SignatureError};
 
+/// Longest wait for a node's answer (its own request timeout is 30 s by default).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Why a request did not get a verified answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -140,7 +143,10 @@ impl Client {
             .header("signature", h.signature)
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| transport(e.to_string()))?;
-        let response = self.http.request(request).await.map_err(|e| transport(format!("{e} ({})", e.source_text())))?;
+        let response = match tokio::time::timeout(ANSWER_TIMEOUT, self.http.request(request)).await {
+            Err(_) => return Err(transport(format!("no answer within {} s", ANSWER_TIMEOUT.as_secs()))),
+            Ok(r) => r.map_err(|e| transport(format!("{e} ({})", e.source_text())))?,
+        };
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let (digest, input, sig) = (header("content-digest"), header("signature-input"), header("signature"));

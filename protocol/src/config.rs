@@ -19,6 +19,9 @@
 //! max_batch = 100000              # lines per POST /v1/batch
 //! request_timeout_ms = 30000
 //! signature_window_s = 60
+//! min_loci = 6                    # fewest matching loci a DNA search may ask for
+//! [policy]
+//! prior_authorisation_required = false   # national law: data only after authorisation
 //! ```
 
 use std::collections::BTreeMap;
@@ -57,15 +60,19 @@ pub struct Limits {
     pub max_queries: usize,
     /// Most query lines in one `POST /v1/batch`.
     pub max_batch: usize,
-    /// Longest a request may take before it is answered 503.
+    /// Longest a request's work may take before it is answered 503 (the
+    /// work is not cancelled: its log entry records the timeout).
     pub request_timeout_ms: u64,
     /// How far a signature's time may be from the node's, either side.
     pub signature_window_s: u64,
+    /// Fewest matching loci a DNA search may ask for (SPEC section 3: 6),
+    /// and fewest loci a query must type without wildcards.
+    pub min_loci: u8,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_body_bytes: 8 << 20, max_queries: 1000, max_batch: 100_000, request_timeout_ms: 30_000, signature_window_s: 60 }
+        Limits { max_body_bytes: 8 << 20, max_queries: 1000, max_batch: 100_000, request_timeout_ms: 30_000, signature_window_s: 60, min_loci: 6 }
     }
 }
 
@@ -91,6 +98,9 @@ pub struct NodeConfig {
     /// Limits.
     #[serde(default)]
     pub limits: Limits,
+    /// What national law asks of demands.
+    #[serde(default)]
+    pub policy: crate::demand::Policy,
 }
 
 /// `client.toml`: one authority's settings for `hitdex client`.

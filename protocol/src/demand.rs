@@ -62,7 +62,8 @@ pub const DEFAULT_LIST_LIMIT: u32 = 100;
 pub const MAX_LIST_LIMIT: u32 = 1000;
 
 /// What national law asks of the node's country.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// National law requires prior authorisation before any data is released:
     /// the designated authority may still refuse or forward at once, but data
@@ -103,6 +104,19 @@ pub enum DemandError {
         from: DemandStatus,
         /// The step refused.
         step: Step,
+    },
+    /// The actor may not take this step: only the designated authority
+    /// submits and replies, only the authorising body a demand awaits decides.
+    #[error("demand `{id}`: {actor} may not {step}: {reason}")]
+    NotPermitted {
+        /// The demand.
+        id: String,
+        /// Who tried.
+        actor: String,
+        /// The step refused.
+        step: Step,
+        /// Who may.
+        reason: String,
     },
     /// Data released for use as evidence without a granted judicial
     /// authorisation.
@@ -165,6 +179,7 @@ impl DemandError {
             DemandError::MalformedJson { .. } => 400,
             DemandError::Invalid(_) => 422,
             DemandError::NotFound { .. } => 404,
+            DemandError::NotPermitted { .. } => 403,
             DemandError::IllegalTransition { .. }
             | DemandError::EvidenceWithoutJudicialAuthorisation { .. }
             | DemandError::AuthorisationRequired { .. } => 409,
@@ -180,6 +195,7 @@ impl DemandError {
             DemandError::MalformedJson { .. } => "malformed_json",
             DemandError::Invalid(_) => "invalid_input",
             DemandError::NotFound { .. } => "not_found",
+            DemandError::NotPermitted { .. } => "forbidden",
             DemandError::IllegalTransition { .. } => "illegal_transition",
             DemandError::EvidenceWithoutJudicialAuthorisation { .. } => {
                 "evidence_without_judicial_authorisation"

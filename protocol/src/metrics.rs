@@ -1,6 +1,7 @@
 //! The node's counters in the Prometheus text format (`GET /metrics`):
 //! requests by path and status, hits, refusals by code, and a latency
-//! histogram. Atomics only, so counting never blocks a request.
+//! histogram. Atomics for the hot counters; the labelled counts sit behind
+//! short locks (few distinct labels).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,7 +1,8 @@
 //! The node's HTTP service (axum on tokio): signed searches, status,
 //! health, readiness, metrics and the OpenAPI description.
 //!
-//! Every `/v1/` request except the description must be signed by an
+//! Searches, index status and information demands. Every `/v1/` request
+//! except the description must be signed by an
 //! authority of the directory ([`signature`]); the node checks the
 //! signature, the time window and the nonce, then the authority's access
 //! to the category (deny by default), and signs every answer, errors
@@ -13,16 +14,18 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use ed25519_dalek::SigningKey;
+use hitdex_engine::dna::Profile;
 use hitdex_engine::index::Index;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
@@ -138,7 +141,7 @@ impl Node {
         let key = keys::read_signing(&config.signing_key)?;
         let directory = Directory::load(&config.directory)?;
         let audit = AuditLog::open(&config.audit_log, key.clone(), Arc::clone(&clock))?;
-        let demands = DemandStore::open(&config.demands, Arc::clone(&clock))?;
+        let demands = DemandStore::open_with_policy(&config.demands, Arc::clone(&clock), config.policy)?;
         let dna = match config.indexes.get("dna") {
             Some(path) => Some(Index::open(path).map_err(|source| NodeError::Index { category: "dna".into(), path: path.clone(), source })?),
             None => None,
@@ -147,7 +150,9 @@ impl Node {
             id: config.id.clone(),
             key,
             directory,
-            verifier: Verifier::new(config.limits.signature_window_s),
+            // Nonces are remembered in memory only: signatures made before
+            // this start could be replays of requests the last run saw.
+            verifier: Verifier::new(config.limits.signature_window_s, clock.now_ms() / 1000),
             clock,
             limits: config.limits,
             dna,
@@ -196,7 +201,7 @@ impl Node {
 
     fn search_dna(&self, call: &Call) -> Result<Answer, Refusal> {
         let (index, access) = self.dna_for(&call.authority)?;
-        let request = request::dna_search(&call.body, self.limits.max_queries)?;
+        let request = request::dna_search(&call.body, self.limits.max_queries, self.limits.min_loci)?;
         let results = search(index, &request, access)?;
         let references = returned(&results);
         let body = serde_json::to_vec(&DnaAnswer { node: self.id.clone(), results }).map_err(internal)?;
@@ -205,7 +210,7 @@ impl Node {
 
     fn batch_dna(&self, call: &Call) -> Result<Answer, Refusal> {
         let (index, access) = self.dna_for(&call.authority)?;
-        let request = request::dna_batch(&call.body, self.limits.max_batch)?;
+        let request = request::dna_batch(&call.body, self.limits.max_batch, self.limits.min_loci)?;
         let results = search(index, &request, access)?;
         let mut out = Vec::new();
         for r in &results {
@@ -225,6 +230,9 @@ impl Node {
     /// `POST /v1/demands`: any authority of the directory may send one.
     fn demand_create(&self, call: &Call) -> Result<Answer, Refusal> {
         let form: DemandForm = demand::parse_json(&call.body)?;
+        if self.directory.authority(&form.designated_authority).is_none() || form.designated_authority == call.authority {
+            return Err(Refusal::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", format!("designated_authority {:?} must be another authority of the directory", form.designated_authority)));
+        }
         let d = self.demands.create(form, &call.authority)?;
         Ok(demand_answer(&d, serde_json::to_vec(&d).map_err(internal)?))
     }
@@ -232,7 +240,7 @@ impl Node {
     /// `GET /v1/demands`: the demands the authority sent or must answer.
     fn demand_list(&self, call: &Call) -> Result<Answer, Refusal> {
         let filter: DemandFilter = serde_urlencoded::from_str(&call.query).map_err(|e| Refusal::bad("invalid_query", format!("query string: {e}")))?;
-        let demands = self.demands.list(&filter)?.into_iter().filter(|d| concerns(d, &call.authority)).collect();
+        let demands = self.demands.list_for(&filter, Some(&call.authority))?;
         let body = serde_json::to_vec(&DemandList { demands }).map_err(internal)?;
         Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new() })
     }
@@ -254,18 +262,10 @@ impl Node {
         Ok(demand_answer(&d, serde_json::to_vec(&d).map_err(internal)?))
     }
 
-    /// The demand, if `authority` is the designated authority it is addressed to.
-    fn designated(&self, id: &str, authority: &str) -> Result<Demand, Refusal> {
-        let d = self.visible_demand(id, authority)?;
-        if d.form.designated_authority != authority {
-            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("only {} may act on demand {id}", d.form.designated_authority)));
-        }
-        Ok(d)
-    }
-
-    /// `POST /v1/demands/{id}/answer`: the designated authority replies.
+    /// `POST /v1/demands/{id}/answer`: the designated authority replies
+    /// (the store checks who acts).
     fn demand_answer(&self, call: &Call) -> Result<Answer, Refusal> {
-        self.designated(&call.param, &call.authority)?;
+        self.visible_demand(&call.param, &call.authority)?;
         let reply: DemandReply = demand::parse_json(&call.body)?;
         let d = self.demands.answer(&call.param, &call.authority, reply)?;
         Ok(demand_answer(&d, serde_json::to_vec(&d).map_err(internal)?))
@@ -274,7 +274,7 @@ impl Node {
     /// `POST /v1/demands/{id}/authorisation`: the designated authority
     /// submits the demand to the authorising body.
     fn demand_submit(&self, call: &Call) -> Result<Answer, Refusal> {
-        self.designated(&call.param, &call.authority)?;
+        self.visible_demand(&call.param, &call.authority)?;
         let submission: AuthorisationSubmission = demand::parse_json(&call.body)?;
         // The directory, not the submitter, says who is an authorising
         // body and whether it is judicial.
@@ -290,11 +290,7 @@ impl Node {
     /// `POST /v1/demands/{id}/decision`: the authorising body the demand was
     /// submitted to decides.
     fn demand_decide(&self, call: &Call) -> Result<Answer, Refusal> {
-        let d = self.demands.get(&call.param)?;
-        let body_of = d.authorisations.last().map(|a| a.authorising_body.clone()).unwrap_or_default();
-        if body_of != call.authority {
-            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("demand {} awaits no decision of {}", call.param, call.authority)));
-        }
+        self.visible_demand(&call.param, &call.authority)?;
         let decision: AuthorisationDecision = demand::parse_json(&call.body)?;
         let d = self.demands.authorise(&call.param, &call.authority, decision)?;
         Ok(demand_answer(&d, serde_json::to_vec(&d).map_err(internal)?))
@@ -310,7 +306,7 @@ impl Node {
             .header("signature-input", h.signature_input)
             .header("signature", h.signature)
             .body(Body::from(body))
-            .unwrap_or_else(|_| Response::new(Body::from("answer headers could not be built")))
+            .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the answer's headers could not be built"))
     }
 
     /// The audit record of one exchange.
@@ -337,9 +333,10 @@ impl Node {
     }
 }
 
-/// Whether `authority` sent the demand or must answer it.
+/// Whether `authority` sent the demand, must answer it, or was asked to
+/// authorise it (as [`DemandStore::list_for`] selects).
 fn concerns(d: &Demand, authority: &str) -> bool {
-    d.received_from == authority || d.form.designated_authority == authority
+    d.received_from == authority || d.form.designated_authority == authority || d.authorisations.iter().any(|a| a.authorising_body == authority)
 }
 
 /// A demand as an answer: the audit log names the record it is about.
@@ -350,8 +347,10 @@ fn demand_answer(d: &Demand, body: Vec<u8>) -> Answer {
 
 impl From<DemandError> for Refusal {
     fn from(e: DemandError) -> Refusal {
-        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Refusal::new(status, e.code(), e.to_string())
+        match StatusCode::from_u16(e.http_status()) {
+            Ok(status) if status.is_client_error() => Refusal::new(status, e.code(), e.to_string()),
+            _ => internal(e),
+        }
     }
 }
 
@@ -360,13 +359,20 @@ fn returned(results: &[DnaResult]) -> Vec<Returned> {
     results.iter().flat_map(|r| &r.hits).map(|h| Returned { authority: h.authority.clone(), reference: h.reference.clone() }).collect()
 }
 
+/// A failure of the node itself: the detail (paths, causes) goes to the
+/// node's standard error, the partner gets a generic message.
 fn internal(e: impl std::fmt::Display) -> Refusal {
-    Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    eprintln!("hitdex serve: internal error: {e}");
+    Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the node failed to answer; its operator has the details")
 }
 
+/// The results of `request`'s queries, in order; a query that does not
+/// constrain enough loci ([`request::is_searchable`]) gets no hits.
 fn search(index: &Index, request: &DnaRequest, access: Access) -> Result<Vec<DnaResult>, Refusal> {
     let (profiles, params) = (&request.profiles, &request.params);
-    let answers = if profiles.len() == 1 { vec![index.search(&profiles[0], params).map_err(internal)?] } else { index.search_batch(profiles, params, &|_| {}).map_err(internal)? };
+    let searchable: Vec<Profile> = profiles.iter().filter(|p| request::is_searchable(p, params.min_loci)).cloned().collect();
+    let mut found = if searchable.len() == 1 { vec![index.search(&searchable[0], params).map_err(internal)?] } else { index.search_batch(&searchable, params, &|_| {}).map_err(internal)? }.into_iter();
+    let answers: Vec<Vec<hitdex_engine::dna::Hit>> = profiles.iter().map(|p| if request::is_searchable(p, params.min_loci) { found.next().unwrap_or_default() } else { Vec::new() }).collect();
     Ok(profiles
         .iter()
         .zip(answers)
@@ -424,27 +430,35 @@ struct Call {
 
 type Work = fn(&Node, &Call) -> Result<Answer, Refusal>;
 
-async fn search_route(State(node): State<Arc<Node>>, UrlPath(category): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn search_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let category = param.map(|p| p.0).unwrap_or_default();
     let work: Work = match category.as_str() {
         "dna" => Node::search_dna,
         _ => unserved,
     };
-    let exchange = Exchange { route: "/v1/search/{category}", category: category.clone(), action: "search", param: category };
+    let exchange = Exchange { route: "/v1/search/{category}", category: known(&category), action: "search", param: category };
     signed(node, exchange, method, uri, headers, body, work).await
 }
 
-async fn batch_route(State(node): State<Arc<Node>>, UrlPath(category): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn batch_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let category = param.map(|p| p.0).unwrap_or_default();
     let work: Work = match category.as_str() {
         "dna" => Node::batch_dna,
         _ => unserved,
     };
-    let exchange = Exchange { route: "/v1/batch/{category}", category: category.clone(), action: "batch", param: category };
+    let exchange = Exchange { route: "/v1/batch/{category}", category: known(&category), action: "batch", param: category };
     signed(node, exchange, method, uri, headers, body, work).await
 }
 
 async fn status_route(State(node): State<Arc<Node>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let exchange = Exchange { route: "/v1/index/status", category: String::new(), action: "status", param: String::new() };
     signed(node, exchange, method, uri, headers, body, Node::status).await
+}
+
+/// `category` if it is one of SPEC's, else empty: the audit log records
+/// no text an unauthenticated client made up.
+fn known(category: &str) -> String {
+    if crate::directory::CATEGORIES.contains(&category) { category.to_string() } else { String::new() }
 }
 
 fn unserved(_: &Node, _: &Call) -> Result<Answer, Refusal> {
@@ -497,24 +511,38 @@ async fn demand_list_route(State(node): State<Arc<Node>>, method: Method, uri: U
     signed(node, exchange, method, uri, headers, body, Node::demand_list).await
 }
 
-async fn demand_get_route(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn demand_get_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let id = param.map(|p| p.0).unwrap_or_default();
     let exchange = Exchange { route: "/v1/demands/{id}", category: "demand".into(), action: "read", param: id };
     signed(node, exchange, method, uri, headers, body, Node::demand_get).await
 }
 
-async fn demand_answer_route(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn demand_answer_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let id = param.map(|p| p.0).unwrap_or_default();
     let exchange = Exchange { route: "/v1/demands/{id}/answer", category: "demand".into(), action: "answer", param: id };
     signed(node, exchange, method, uri, headers, body, Node::demand_answer).await
 }
 
-async fn demand_submit_route(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn demand_submit_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let id = param.map(|p| p.0).unwrap_or_default();
     let exchange = Exchange { route: "/v1/demands/{id}/authorisation", category: "demand".into(), action: "authorisation", param: id };
     signed(node, exchange, method, uri, headers, body, Node::demand_submit).await
 }
 
-async fn demand_decide_route(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn demand_decide_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let id = param.map(|p| p.0).unwrap_or_default();
     let exchange = Exchange { route: "/v1/demands/{id}/decision", category: "demand".into(), action: "decision", param: id };
     signed(node, exchange, method, uri, headers, body, Node::demand_decide).await
+}
+
+/// Where a request's work stands, between the handler and the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Running,
+    /// The handler answered 503; the job logs the request as timed out.
+    Abandoned,
+    /// The job's result stands; the handler waits for its log entry.
+    Finished,
 }
 
 /// What a signed request is, for the metrics and the audit log.
@@ -533,11 +561,14 @@ struct Exchange {
 /// on the blocking pool under the timeout, logs the exchange in the audit
 /// log (answered or refused) before answering, signs the answer, counts it.
 /// An answer whose log entry cannot be written is not given (500): no
-/// lookup goes untraced.
+/// lookup goes untraced. Past the timeout the partner gets a 503 at once,
+/// and the work, which cannot be cancelled, is logged as refused for the
+/// timeout when it ends; a panic in the work is logged as an internal error.
 async fn signed(node: Arc<Node>, exchange: Exchange, method: Method, uri: Uri, headers: HeaderMap, body: Body, work: Work) -> Response {
     let started = Instant::now();
     let (nonce, result) = admit_and_run(&node, &exchange, method, &uri, &headers, body, work).await;
-    let nonce = nonce.as_deref().unwrap_or("none");
+    let claimed_nonce = claimed(&headers, "nonce");
+    let nonce = nonce.as_deref().or(claimed_nonce.as_deref()).unwrap_or("none");
     let response = match result {
         Ok(answer) => {
             node.metrics.hits(answer.references.len() as u64);
@@ -549,18 +580,20 @@ async fn signed(node: Arc<Node>, exchange: Exchange, method: Method, uri: Uri, h
     response
 }
 
-/// The authority a request claims to come from, before or without a valid
-/// signature: for the log of a refusal only.
-fn claimed(headers: &HeaderMap) -> String {
-    let input = headers.get("signature-input").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    input.split(';').find_map(|p| p.strip_prefix("keyid=\"")).and_then(|k| k.strip_suffix('"')).filter(|k| crate::directory::is_valid_id(k)).unwrap_or_default().to_string()
+/// A parameter (`keyid`, `nonce`) a request's signature claims, before or
+/// without a valid signature: to log a refusal under the claimed authority
+/// and to echo the claimed nonce, so the client can match the refusal.
+fn claimed(headers: &HeaderMap, name: &str) -> Option<String> {
+    let input = headers.get("signature-input")?.to_str().ok()?;
+    let prefix = format!("{name}=\"");
+    input.split(';').find_map(|p| p.strip_prefix(&prefix)).and_then(|k| k.strip_suffix('"')).filter(|k| crate::directory::is_valid_id(k)).map(str::to_string)
 }
 
 async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, uri: &Uri, headers: &HeaderMap, body: Body, work: Work) -> (Option<String>, Result<Answer, Refusal>) {
     let limit = node.limits.max_body_bytes;
     let refused = |digest: Digest, refusal: Refusal| {
         let node = Arc::clone(node);
-        let record = node.record(exchange, claimed(headers), digest, Err(&refusal));
+        let record = node.record(exchange, claimed(headers, "keyid").unwrap_or_default(), digest, Err(&refusal));
         async move {
             match tokio::task::spawn_blocking(move || node.audit.append(&record)).await {
                 Ok(Ok(_)) => refusal,
@@ -585,14 +618,29 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
         Err(e) => return (None, Err(refused(digest, e.into()).await)),
     };
     if let Err(e) = node.verifier.admit(&claim, node.clock.now_ms() / 1000) {
-        return (None, Err(refused(digest, e.into()).await));
+        return (Some(claim.nonce), Err(refused(digest, e.into()).await));
     }
     let (task_node, authority) = (Arc::clone(node), claim.keyid.clone());
     let (category, action, route, param) = (exchange.category.clone(), exchange.action, exchange.route, exchange.param.clone());
     let query = uri.query().unwrap_or_default().to_string();
-    let job = tokio::task::spawn_blocking(move || {
+    let timeout = Duration::from_millis(node.limits.request_timeout_ms);
+    let timed_out = move || Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", format!("no answer within {} ms", timeout.as_millis()));
+    // Whether the handler gave up waiting: the job logs what the partner
+    // was actually told, decided under this lock.
+    let fate = Arc::new(Mutex::new(Fate::Running));
+    let job_fate = Arc::clone(&fate);
+    let mut job = tokio::task::spawn_blocking(move || {
         let call = Call { authority: authority.clone(), param: param.clone(), query, body: bytes.to_vec() };
-        let result = work(&task_node, &call);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&task_node, &call))).unwrap_or_else(|_| Err(internal("a request's work panicked")));
+        let result = {
+            let mut fate = job_fate.lock().unwrap_or_else(|e| e.into_inner());
+            if *fate == Fate::Abandoned {
+                Err(timed_out())
+            } else {
+                *fate = Fate::Finished;
+                result
+            }
+        };
         let exchange = Exchange { route, category, action, param };
         let record = task_node.record(&exchange, authority, digest, result.as_ref());
         match task_node.audit.append(&record) {
@@ -600,10 +648,24 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
             Err(e) => Err(internal(format!("audit log: {e}"))),
         }
     });
-    let result = match tokio::time::timeout(Duration::from_millis(node.limits.request_timeout_ms), job).await {
-        Err(_) => Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", format!("no answer within {} ms", node.limits.request_timeout_ms))),
-        Ok(Err(e)) => Err(internal(e)),
-        Ok(Ok(r)) => r,
+    let result = match tokio::time::timeout(timeout, &mut job).await {
+        Ok(joined) => joined.unwrap_or_else(|e| Err(internal(e))),
+        Err(_) => {
+            let finished = {
+                let mut fate = fate.lock().unwrap_or_else(|e| e.into_inner());
+                let finished = *fate == Fate::Finished;
+                if !finished {
+                    *fate = Fate::Abandoned;
+                }
+                finished
+            };
+            if finished {
+                // Done just now, its entry being written: wait for it.
+                job.await.unwrap_or_else(|e| Err(internal(e)))
+            } else {
+                Err(timed_out())
+            }
+        }
     };
     (Some(claim.nonce), result)
 }
@@ -625,8 +687,12 @@ impl Listener {
         match listen.strip_prefix("unix:") {
             Some(path) => {
                 let path = PathBuf::from(path);
-                if path.exists() {
-                    std::fs::remove_file(&path)?;
+                // Replace a stale socket, never another kind of file.
+                use std::os::unix::fs::FileTypeExt;
+                match std::fs::symlink_metadata(&path) {
+                    Ok(m) if m.file_type().is_socket() => std::fs::remove_file(&path)?,
+                    Ok(_) => return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{} exists and is not a socket", path.display()))),
+                    Err(_) => {}
                 }
                 Ok(Listener::Unix(tokio::net::UnixListener::bind(&path)?, path))
             }

@@ -280,6 +280,7 @@ fn parse_params(params: &str, components: &str) -> Result<Claim, SignatureError>
 #[derive(Debug)]
 pub struct Verifier {
     window: u64,
+    not_before: u64,
     seen: Mutex<Seen>,
 }
 
@@ -291,9 +292,11 @@ struct Seen {
 }
 
 impl Verifier {
-    /// A verifier accepting signatures `window` seconds either side of now.
-    pub fn new(window: u64) -> Verifier {
-        Verifier { window, seen: Mutex::new(Seen::default()) }
+    /// A verifier accepting signatures `window` seconds either side of
+    /// now, and none created before `not_before` (seconds; the node's start,
+    /// since nonces seen before it are forgotten).
+    pub fn new(window: u64, not_before: u64) -> Verifier {
+        Verifier { window, not_before, seen: Mutex::new(Seen::default()) }
     }
 
     /// Checks `signer`'s time against `now` (seconds) and records its
@@ -302,7 +305,7 @@ impl Verifier {
     /// # Errors
     /// [`SignatureError::OutsideWindow`] or [`SignatureError::Replayed`].
     pub fn admit(&self, signer: &Claim, now: u64) -> Result<(), SignatureError> {
-        if signer.created.abs_diff(now) > self.window {
+        if signer.created.abs_diff(now) > self.window || signer.created < self.not_before {
             return Err(SignatureError::OutsideWindow { created: signer.created, now, window: self.window });
         }
         let mut hasher = blake3::Hasher::new();
@@ -394,8 +397,10 @@ mod tests {
 
     #[test]
     fn the_window_and_replays_are_enforced() {
-        let v = Verifier::new(60);
+        let v = Verifier::new(60, 900);
         let at = |created: u64, nonce: &str| Claim { keyid: "A".into(), created, nonce: nonce.into() };
+        // Made before the node started: its nonce may have been seen by the last run.
+        assert!(matches!(v.admit(&at(899, "z"), 900), Err(SignatureError::OutsideWindow { .. })));
         assert!(v.admit(&at(1000, "a"), 1000).is_ok());
         assert_eq!(v.admit(&at(1000, "a"), 1030), Err(SignatureError::Replayed));
         // The same nonce from another authority is another request.

@@ -265,6 +265,16 @@ impl DemandStore {
     ///
     /// [`DemandError::Invalid`] for a faulty filter; storage errors.
     pub fn list(&self, filter: &DemandFilter) -> Result<Vec<Demand>, DemandError> {
+        self.list_for(filter, None)
+    }
+
+    /// [`DemandStore::list`] of only the demands `authority` may see: it
+    /// sent them, must answer them, or was asked to authorise them
+    /// (filtered before the limit applies).
+    ///
+    /// # Errors
+    /// As [`DemandStore::list`].
+    pub fn list_for(&self, filter: &DemandFilter, authority: Option<&str>) -> Result<Vec<Demand>, DemandError> {
         validate::validate_filter(filter)?;
         let conn = self.lock();
         let now = self.clock.now_ms();
@@ -280,6 +290,9 @@ impl DemandStore {
                    AND (?6 IS NULL OR (due_ms IS NOT NULL AND due_ms < ?7) = ?6)
                    AND (?8 IS NULL OR received_ms >= ?8)
                    AND (?9 IS NULL OR received_ms < ?9)
+                   AND (?11 IS NULL OR designated_authority = ?11 OR received_from = ?11
+                        OR EXISTS (SELECT 1 FROM json_each(record, '$.authorisations')
+                                   WHERE json_extract(value, '$.authorising_body') = ?11))
                  ORDER BY received_ms, seq
                  LIMIT ?10",
             )
@@ -297,6 +310,7 @@ impl DemandStore {
                     filter.received_since_ms.map(sql_ms),
                     filter.received_until_ms.map(sql_ms),
                     filter.limit.unwrap_or(DEFAULT_LIST_LIMIT),
+                    authority,
                 ],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
             )
@@ -435,6 +449,19 @@ impl DemandStore {
             from,
             step,
         })?;
+        // Who may take the step is checked here, in the transaction that
+        // takes it, so that no other step can slip in between.
+        let permitted = match &change {
+            Change::Submit(_) | Change::Reply(_) => (record.form.designated_authority == actor).then_some(()).ok_or_else(|| format!("only the designated authority {} may", record.form.designated_authority)),
+            Change::Decide(_) => match record.authorisations.last().filter(|a| a.decision.is_none()) {
+                Some(pending) if pending.authorising_body == actor => Ok(()),
+                Some(pending) => Err(format!("the demand awaits the decision of {}", pending.authorising_body)),
+                None => Err("the demand awaits no decision".to_string()),
+            },
+        };
+        if let Err(reason) = permitted {
+            return Err(DemandError::NotPermitted { id: id.to_owned(), actor: actor.to_owned(), step, reason });
+        }
         match &change {
             Change::Submit(s) => record.authorisations.push(Authorisation {
                 authorising_body: s.authorising_body.clone(),

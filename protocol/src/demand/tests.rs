@@ -67,8 +67,13 @@ fn forward() -> DemandReply {
     DemandReply::Forward { competent_authority: "DE-LKA-BW".into(), note: None }
 }
 
+/// The authorising bodies of the tests: a judge and a prosecutor.
+const JUDGE: &str = "Amtsgericht Wiesbaden";
+const PROSECUTOR: &str = "Staatsanwaltschaft Wiesbaden";
+
 fn submission(judicial: bool) -> AuthorisationSubmission {
-    AuthorisationSubmission { authorising_body: "Amtsgericht Wiesbaden".into(), judicial }
+    let body = if judicial { JUDGE } else { PROSECUTOR };
+    AuthorisationSubmission { authorising_body: body.into(), judicial }
 }
 
 fn granted() -> AuthorisationDecision {
@@ -131,7 +136,10 @@ fn in_status(f: &Fixture, status: DemandStatus) -> Demand {
 
 /// Takes `step` on demand `id` with a payload that is valid for it.
 fn take(f: &Fixture, id: &str, step: Step) -> Result<Demand, DemandError> {
-    let actor = "someone";
+    let actor = match step {
+        Step::GrantAuthorisation | Step::DenyAuthorisation => JUDGE,
+        _ => "DE-BKA",
+    };
     match step {
         Step::SubmitForAuthorisation => f.store.submit_for_authorisation(id, actor, submission(true)),
         Step::GrantAuthorisation => f.store.authorise(id, actor, granted()),
@@ -217,9 +225,9 @@ fn every_message_type_round_trips_through_json() {
     let f = Fixture::new();
     let d = f.store.create(evidence_form(), "FR-PJ").expect("create");
     round_trip(&d);
-    f.store.submit_for_authorisation(&d.id, "DE-BKA official", submission(true)).expect("submit");
-    f.store.authorise(&d.id, "Amtsgericht", granted()).expect("grant");
-    let answered = f.store.answer(&d.id, "DE-BKA official", data(true)).expect("answer");
+    f.store.submit_for_authorisation(&d.id, "DE-BKA", submission(true)).expect("submit");
+    f.store.authorise(&d.id, JUDGE, granted()).expect("grant");
+    let answered = f.store.answer(&d.id, "DE-BKA", data(true)).expect("answer");
     assert_eq!(answered.history.len(), 4);
     round_trip(&answered);
     round_trip(&DemandList { demands: vec![d, answered] });
@@ -595,12 +603,12 @@ fn answer_with_data_from_received() {
     let f = Fixture::new();
     let d = f.create();
     f.clock.advance(HOUR);
-    let a = f.store.answer(&d.id, "DE-BKA official", data(false)).expect("answer");
+    let a = f.store.answer(&d.id, "DE-BKA", data(false)).expect("answer");
     assert_eq!(a.status, DemandStatus::Answered);
     assert_eq!((a.deadline, a.overdue), (None, false));
     assert_eq!(
         a.outcome,
-        Some(Outcome { at_ms: T0 + HOUR, by: "DE-BKA official".into(), reply: data(false) })
+        Some(Outcome { at_ms: T0 + HOUR, by: "DE-BKA".into(), reply: data(false) })
     );
     let last = a.history.last().expect("history");
     assert_eq!(
@@ -620,7 +628,7 @@ fn refusal_on_each_of_the_four_grounds() {
         RefusalGround::FundamentalRights,
     ] {
         let d = f.create();
-        let r = f.store.answer(&d.id, "DE-BKA official", refusal(ground)).expect("refuse");
+        let r = f.store.answer(&d.id, "DE-BKA", refusal(ground)).expect("refuse");
         assert_eq!(r.status, DemandStatus::Refused);
         assert_eq!(r.outcome.map(|o| o.reply), Some(refusal(ground)));
     }
@@ -639,12 +647,12 @@ fn authorisation_granted_then_answered() {
     let f = Fixture::new();
     let d = f.create();
     f.clock.advance(HOUR);
-    let w = f.store.submit_for_authorisation(&d.id, "DE-BKA official", submission(false)).expect("submit");
+    let w = f.store.submit_for_authorisation(&d.id, "DE-BKA", submission(false)).expect("submit");
     assert_eq!(w.status, DemandStatus::AwaitingAuthorisation);
     assert_eq!(
         w.authorisations,
         [Authorisation {
-            authorising_body: "Amtsgericht Wiesbaden".into(),
+            authorising_body: PROSECUTOR.into(),
             judicial: false,
             submitted_ms: T0 + HOUR,
             decision: None,
@@ -652,20 +660,20 @@ fn authorisation_granted_then_answered() {
         }]
     );
     f.clock.advance(HOUR);
-    let g = f.store.authorise(&d.id, "Amtsgericht Wiesbaden", granted()).expect("grant");
+    let g = f.store.authorise(&d.id, PROSECUTOR, granted()).expect("grant");
     assert_eq!(g.status, DemandStatus::Authorised);
     assert_eq!(g.authorisations[0].decision, Some(granted()));
     assert_eq!(g.authorisations[0].decided_ms, Some(T0 + 2 * HOUR));
-    let a = f.store.answer(&d.id, "DE-BKA official", forward()).expect("forward after grant");
+    let a = f.store.answer(&d.id, "DE-BKA", forward()).expect("forward after grant");
     assert_eq!(a.status, DemandStatus::Forwarded);
     let path: Vec<_> = a.history.iter().map(|e| (e.from, e.to, e.actor.as_str())).collect();
     assert_eq!(
         path,
         [
             (None, DemandStatus::Received, "FR-PJ"),
-            (Some(DemandStatus::Received), DemandStatus::AwaitingAuthorisation, "DE-BKA official"),
-            (Some(DemandStatus::AwaitingAuthorisation), DemandStatus::Authorised, "Amtsgericht Wiesbaden"),
-            (Some(DemandStatus::Authorised), DemandStatus::Forwarded, "DE-BKA official"),
+            (Some(DemandStatus::Received), DemandStatus::AwaitingAuthorisation, "DE-BKA"),
+            (Some(DemandStatus::AwaitingAuthorisation), DemandStatus::Authorised, PROSECUTOR),
+            (Some(DemandStatus::Authorised), DemandStatus::Forwarded, "DE-BKA"),
         ]
     );
 }
@@ -674,7 +682,7 @@ fn authorisation_granted_then_answered() {
 fn authorisation_denied_refuses_on_its_ground() {
     let f = Fixture::new();
     let d = in_status(&f, DemandStatus::AwaitingAuthorisation);
-    let r = f.store.authorise(&d.id, "Amtsgericht Wiesbaden", denied()).expect("deny");
+    let r = f.store.authorise(&d.id, JUDGE, denied()).expect("deny");
     assert_eq!(r.status, DemandStatus::Refused);
     assert_eq!(r.deadline, None);
     let outcome = r.outcome.expect("outcome");
@@ -751,19 +759,19 @@ fn unknown_id_is_not_found() {
 fn evidence_use_without_judicial_authorisation_is_refused() {
     let f = Fixture::new();
     let d = f.store.create(evidence_form(), "FR-PJ").expect("create");
-    let err = f.store.answer(&d.id, "DE-BKA official", data(true)).expect_err("no authorisation");
+    let err = f.store.answer(&d.id, "DE-BKA", data(true)).expect_err("no authorisation");
     assert!(matches!(err, DemandError::EvidenceWithoutJudicialAuthorisation { .. }), "{err}");
     assert_eq!(err.http_status(), 409);
     // A prosecutor's (non-judicial) authorisation is not enough either.
-    f.store.submit_for_authorisation(&d.id, "DE-BKA official", submission(false)).expect("submit");
-    f.store.authorise(&d.id, "Staatsanwaltschaft", granted()).expect("grant");
-    let err = f.store.answer(&d.id, "DE-BKA official", data(true)).expect_err("not judicial");
+    f.store.submit_for_authorisation(&d.id, "DE-BKA", submission(false)).expect("submit");
+    f.store.authorise(&d.id, PROSECUTOR, granted()).expect("grant");
+    let err = f.store.answer(&d.id, "DE-BKA", data(true)).expect_err("not judicial");
     assert!(matches!(err, DemandError::EvidenceWithoutJudicialAuthorisation { .. }), "{err}");
     assert_eq!(f.store.get(&d.id).expect("get").status, DemandStatus::Authorised);
     // A judge's authorisation, asked for after the prosecutor's, is.
-    f.store.submit_for_authorisation(&d.id, "DE-BKA official", submission(true)).expect("to the judge");
-    f.store.authorise(&d.id, "Amtsgericht Wiesbaden", granted()).expect("judge grants");
-    let a = f.store.answer(&d.id, "DE-BKA official", data(true)).expect("released as evidence");
+    f.store.submit_for_authorisation(&d.id, "DE-BKA", submission(true)).expect("to the judge");
+    f.store.authorise(&d.id, JUDGE, granted()).expect("judge grants");
+    let a = f.store.answer(&d.id, "DE-BKA", data(true)).expect("released as evidence");
     assert_eq!(a.status, DemandStatus::Answered);
     assert_eq!(a.authorisations.len(), 2);
 }
@@ -772,19 +780,19 @@ fn evidence_use_without_judicial_authorisation_is_refused() {
 fn denied_judicial_authorisation_does_not_count() {
     let f = Fixture::new();
     let d = f.store.create(evidence_form(), "FR-PJ").expect("create");
-    f.store.submit_for_authorisation(&d.id, "DE-BKA official", submission(false)).expect("submit");
-    f.store.authorise(&d.id, "Staatsanwaltschaft", granted()).expect("grant");
-    f.store.submit_for_authorisation(&d.id, "DE-BKA official", submission(true)).expect("to the judge");
-    let r = f.store.authorise(&d.id, "Amtsgericht", denied()).expect("judge denies");
+    f.store.submit_for_authorisation(&d.id, "DE-BKA", submission(false)).expect("submit");
+    f.store.authorise(&d.id, PROSECUTOR, granted()).expect("grant");
+    f.store.submit_for_authorisation(&d.id, "DE-BKA", submission(true)).expect("to the judge");
+    let r = f.store.authorise(&d.id, JUDGE, denied()).expect("judge denies");
     assert_eq!(r.status, DemandStatus::Refused);
-    assert!(f.store.answer(&d.id, "DE-BKA official", data(true)).is_err());
+    assert!(f.store.answer(&d.id, "DE-BKA", data(true)).is_err());
 }
 
 #[test]
 fn evidence_demand_may_be_answered_for_intelligence_use_only() {
     let f = Fixture::new();
     let d = f.store.create(evidence_form(), "FR-PJ").expect("create");
-    let a = f.store.answer(&d.id, "DE-BKA official", data(false)).expect("not for evidence");
+    let a = f.store.answer(&d.id, "DE-BKA", data(false)).expect("not for evidence");
     assert_eq!(a.status, DemandStatus::Answered);
 }
 
@@ -792,17 +800,17 @@ fn evidence_demand_may_be_answered_for_intelligence_use_only() {
 fn prior_authorisation_policy_holds_data_back_until_granted() {
     let f = Fixture::with_policy(Policy { prior_authorisation_required: true });
     let d = f.create();
-    let err = f.store.answer(&d.id, "DE-BKA official", data(false)).expect_err("needs authorisation");
+    let err = f.store.answer(&d.id, "DE-BKA", data(false)).expect_err("needs authorisation");
     assert!(matches!(err, DemandError::AuthorisationRequired { .. }), "{err}");
     assert_eq!(err.http_status(), 409);
     // Refusing or forwarding releases nothing: allowed at once.
     let other = f.create();
     f.store
-        .answer(&other.id, "DE-BKA official", refusal(RefusalGround::SourceOrPersonSafety))
+        .answer(&other.id, "DE-BKA", refusal(RefusalGround::SourceOrPersonSafety))
         .expect("refuse");
-    f.store.submit_for_authorisation(&d.id, "DE-BKA official", submission(false)).expect("submit");
-    f.store.authorise(&d.id, "Staatsanwaltschaft", granted()).expect("grant");
-    f.store.answer(&d.id, "DE-BKA official", data(false)).expect("released once authorised");
+    f.store.submit_for_authorisation(&d.id, "DE-BKA", submission(false)).expect("submit");
+    f.store.authorise(&d.id, PROSECUTOR, granted()).expect("grant");
+    f.store.answer(&d.id, "DE-BKA", data(false)).expect("released once authorised");
 }
 
 // ----------------------------------------------------------------- deadlines
@@ -818,7 +826,7 @@ fn unanswered_demand_becomes_overdue_exactly_after_12_hours() {
     assert!(late.overdue);
     assert_eq!(late.deadline.map(|d| d.step), Some(DeadlineStep::Reply));
     // A late answer is stored, marked late, and ends the overdue state.
-    let a = f.store.answer(&d.id, "DE-BKA official", data(false)).expect("late answer");
+    let a = f.store.answer(&d.id, "DE-BKA", data(false)).expect("late answer");
     assert!(a.history.last().expect("event").late);
     assert!(!a.overdue);
 }
@@ -828,7 +836,7 @@ fn demand_awaiting_authorisation_becomes_overdue_12_hours_after_submission() {
     let f = Fixture::new();
     let d = f.create();
     f.clock.set(T0 + 11 * HOUR);
-    let w = f.store.submit_for_authorisation(&d.id, "DE-BKA official", submission(true)).expect("submit");
+    let w = f.store.submit_for_authorisation(&d.id, "DE-BKA", submission(true)).expect("submit");
     assert_eq!(
         w.deadline,
         Some(Deadline { step: DeadlineStep::AuthorisationDecision, due_ms: T0 + 23 * HOUR })
@@ -842,7 +850,7 @@ fn demand_awaiting_authorisation_becomes_overdue_12_hours_after_submission() {
     assert!(f.store.get(&d.id).expect("get").overdue);
     // The grant is late, and gives the designated authority 12 h from now.
     let now = f.clock.now_ms();
-    let g = f.store.authorise(&d.id, "Amtsgericht", granted()).expect("grant");
+    let g = f.store.authorise(&d.id, JUDGE, granted()).expect("grant");
     assert!(g.history.last().expect("event").late);
     assert_eq!(g.deadline, Some(Deadline { step: DeadlineStep::Reply, due_ms: now + DEADLINE_MS }));
     assert!(!g.overdue);
@@ -882,10 +890,10 @@ fn list_filters_each_and_together() {
     let b = f.store.create(nl.clone(), "NL-NCP").expect("b"); // T0+1h, NL
     f.clock.advance(HOUR);
     let c = f.create(); // T0+2h, FR
-    f.store.answer(&c.id, "DE-BKA official", refusal(RefusalGround::DataConfidentiality)).expect("refuse");
+    f.store.answer(&c.id, "DE-BKA", refusal(RefusalGround::DataConfidentiality)).expect("refuse");
     f.clock.advance(HOUR);
     let d = f.store.create(nl, "NL-POL").expect("d"); // T0+3h, NL
-    f.store.submit_for_authorisation(&d.id, "DE-LKA official", submission(true)).expect("submit");
+    f.store.submit_for_authorisation(&d.id, "DE-LKA-BW", submission(true)).expect("submit");
 
     let list = |filter: DemandFilter| f.store.list(&filter).expect("list");
     let all = list(DemandFilter::default());
@@ -930,11 +938,11 @@ fn list_overdue_only() {
     f.clock.advance(2 * HOUR);
     let b = f.create(); // reply due T0 + 14 h
     let c = f.create();
-    f.store.answer(&c.id, "DE-BKA official", data(false)).expect("answered in time");
+    f.store.answer(&c.id, "DE-BKA", data(false)).expect("answered in time");
     f.clock.set(T0 + 5 * HOUR);
     let d = f.create();
     f.store
-        .submit_for_authorisation(&d.id, "DE-BKA official", submission(true))
+        .submit_for_authorisation(&d.id, "DE-BKA", submission(true))
         .expect("decision due T0+17h");
 
     let overdue = |flag: bool| {
@@ -982,7 +990,7 @@ fn demands_and_history_survive_close_and_reopen() {
     assert_eq!(f.store.list(&DemandFilter::default()).expect("list"), before);
     assert_eq!(f.store.get(&answered.id).expect("get"), answered);
     // The state machine carries on where it was.
-    let g = f.store.authorise(&waiting.id, "Amtsgericht", granted()).expect("grant after restart");
+    let g = f.store.authorise(&waiting.id, JUDGE, granted()).expect("grant after restart");
     assert_eq!(g.history.len(), waiting.history.len() + 1);
     f.clock.advance(DEADLINE_MS + 1);
     let f = f.reopen();
@@ -1105,9 +1113,9 @@ fn the_store_is_shared_between_threads_and_one_answer_wins() {
     let store = &f.store;
     let results: Vec<Result<Demand, DemandError>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
-            .map(|i| {
+            .map(|_| {
                 let id = d.id.clone();
-                s.spawn(move || store.answer(&id, &format!("official {i}"), data(false)))
+                s.spawn(move || store.answer(&id, "DE-BKA", data(false)))
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("thread")).collect()
@@ -1125,8 +1133,8 @@ fn two_stores_on_one_file_see_each_others_steps() {
     let f = Fixture::new();
     let other = DemandStore::open(f.db(), f.clock.clone()).expect("second connection");
     let d = f.create();
-    other.answer(&d.id, "DE-BKA official", data(false)).expect("answer through the other");
-    let err = f.store.answer(&d.id, "DE-BKA official", forward()).expect_err("already answered");
+    other.answer(&d.id, "DE-BKA", data(false)).expect("answer through the other");
+    let err = f.store.answer(&d.id, "DE-BKA", forward()).expect_err("already answered");
     assert!(matches!(err, DemandError::IllegalTransition { from: DemandStatus::Answered, .. }));
 }
 
@@ -1152,4 +1160,25 @@ fn error_codes_and_statuses() {
     let e =
         DemandError::IllegalTransition { id: "abc".into(), from: DemandStatus::Answered, step: Step::Refuse };
     assert_eq!(e.to_string(), "demand `abc` is answered: it cannot be refused");
+}
+
+#[test]
+fn only_the_designated_authority_replies_and_only_the_awaited_body_decides() {
+    let f = Fixture::new();
+    let d = f.store.create(form(), "FR-PTS").expect("create");
+    for err in [
+        f.store.answer(&d.id, "FR-PTS", data(false)).expect_err("the requester cannot answer"),
+        f.store.submit_for_authorisation(&d.id, "NL-NFI", submission(true)).expect_err("nor a stranger submit"),
+    ] {
+        assert_eq!((err.http_status(), err.code()), (403, "forbidden"), "{err}");
+    }
+    f.store.submit_for_authorisation(&d.id, "DE-BKA", submission(false)).expect("to the prosecutor");
+    let err = f.store.authorise(&d.id, JUDGE, granted()).expect_err("the judge was not asked");
+    assert!(err.to_string().contains("awaits the decision of Staatsanwaltschaft Wiesbaden"), "{err}");
+    f.store.authorise(&d.id, PROSECUTOR, granted()).expect("the prosecutor decides");
+    assert_eq!(f.store.authorise(&d.id, PROSECUTOR, granted()).expect_err("decided once").code(), "illegal_transition");
+    assert_eq!(f.store.list_for(&DemandFilter::default(), Some("NL-NFI")).expect("list").len(), 0);
+    for who in ["FR-PTS", "DE-BKA", PROSECUTOR] {
+        assert_eq!(f.store.list_for(&DemandFilter::default(), Some(who)).expect("list").len(), 1, "{who}");
+    }
 }
