@@ -104,8 +104,9 @@ impl Server {
 
     fn signed_as(&self, method: &str, key: &SigningKey, keyid: &str, path: &str, body: &[u8], age: i64) -> (Reply, String) {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-        let nonce = signature::nonce();
-        let h = signature::sign_request(key, keyid, method, path, body, (now - age) as u64, &nonce);
+        let claim = signature::Claim { keyid: keyid.into(), node: "XX-NODE".into(), created: (now - age) as u64, nonce: signature::nonce() };
+        let h = signature::sign_request(key, &claim, method, path, body);
+        let nonce = claim.nonce;
         let reply = self.request(method, path, &[("content-digest", &h.content_digest), ("signature-input", &h.signature_input), ("signature", &h.signature)], body);
         (reply, nonce)
     }
@@ -197,7 +198,12 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
         assert_eq!((r.status, r.code(&node_key, &nonce)), (401, "signature_expired".into()));
     }
     // Replayed: the very same signed request twice.
-    let h = signature::sign_request(&de, "DE-BKA", "POST", "/v1/search/dna", body, SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs(), "replay-me");
+    let claim = |node: &str, nonce: &str| signature::Claim { keyid: "DE-BKA".into(), node: node.into(), created: SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs(), nonce: nonce.into() };
+    // Signed for another node: refused, whatever else is right.
+    let h = signature::sign_request(&de, &claim("YY-NODE", "elsewhere"), "POST", "/v1/search/dna", body);
+    let r = server.request("POST", "/v1/search/dna", &[("content-digest", h.content_digest.as_str()), ("signature-input", &h.signature_input), ("signature", &h.signature)], body);
+    assert_eq!((r.status, r.code(&node_key, "elsewhere")), (401, "wrong_node".into()));
+    let h = signature::sign_request(&de, &claim("XX-NODE", "replay-me"), "POST", "/v1/search/dna", body);
     let headers = [("content-digest", h.content_digest.as_str()), ("signature-input", &h.signature_input), ("signature", &h.signature)];
     assert_eq!(server.request("POST", "/v1/search/dna", &headers, body).status, 200);
     let r = server.request("POST", "/v1/search/dna", &headers, body);
@@ -386,14 +392,21 @@ fn a_demand_goes_through_the_contact_point_when_the_designated_node_is_down() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("bka"), dir.path().join("ncp"));
     node(&a);
-    // The contact point's node knows the same authorities.
+    // The contact point's node knows the same authorities, and has a key of its own.
     copy_tree(&a, &b);
+    let ncp_key = keys::generate();
+    keys::write_signing(&b.join("node.key"), &ncp_key).unwrap();
+    keys::write_public(&b.join("node.pub"), &ncp_key.verifying_key()).unwrap();
     let (bka, ncp) = (Server::start(&a.join("node.toml")), Server::start(&b.join("node.toml")));
     // The requester's directory: DE-BKA runs node A; Germany's contact point runs node B.
     let authorities = std::fs::read_to_string(a.join("authorities.toml")).unwrap();
-    let authorities = authorities.split("# National contact points").next().unwrap().replace("id = \"DE-BKA\"\n", &format!("id = \"DE-BKA\"\nnode = \"http://{}\"\n", bka.addr));
+    let public = |d: &Path| std::fs::read_to_string(d.join("node.pub")).unwrap().trim().to_string();
+    let authorities = authorities.split("# National contact points").next().unwrap().replace(
+        "id = \"DE-BKA\"\n",
+        &format!("id = \"DE-BKA\"\nnode = {{ url = \"http://{}\", id = \"XX-NODE\", public_key = \"{}\" }}\n", bka.addr, public(&a)),
+    );
     let directory = dir.path().join("directory.toml");
-    std::fs::write(&directory, format!("{authorities}\n[[contact_point]]\ncountry = \"DE\"\nauthority = \"DE-NCP\"\nurl = \"http://{}\"\n", ncp.addr)).unwrap();
+    std::fs::write(&directory, format!("{authorities}\n[[contact_point]]\ncountry = \"DE\"\nauthority = \"DE-NCP\"\nurl = \"http://{}\"\nnode_id = \"XX-NODE\"\nnode_key = \"{}\"\n", ncp.addr, public(&b))).unwrap();
     let form = dir.path().join("form.json");
     std::fs::write(&form, r#"{"case_reference":"FR-2026-78","data_categories":["dna"],"requesting_authority":{"name":"PTS Lyon","address":"Écully","country":"FR","phone":"+33 4 72 86 84 00","email":"pts@interieur.gouv.fr"},"designated_authority":"DE-BKA","offences":["burglary"],"purpose":"identify the donor","use_as_evidence":false}"#).unwrap();
     let send = || common::hitdex(&["client", "demand", "--config", s(&a.join("client-FR-PTS.toml")), "--directory", s(&directory), "--form", s(&form)]);
@@ -411,7 +424,7 @@ fn a_demand_goes_through_the_contact_point_when_the_designated_node_is_down() {
     let said = String::from_utf8_lossy(&relayed.stderr).into_owned();
     assert!(relayed.status.success(), "{said}");
     assert!(said.contains(&format!("sent through the contact point DE-NCP at http://{}", ncp.addr)), "{said}");
-    let (status, demand) = exchange(&ncp, &node_key, &fr, "FR-PTS", "GET", &format!("/v1/demands/{}", id(&relayed)), "");
+    let (status, demand) = exchange(&ncp, &ncp_key.verifying_key(), &fr, "FR-PTS", "GET", &format!("/v1/demands/{}", id(&relayed)), "");
     assert_eq!((status, demand["status"].as_str(), demand["form"]["case_reference"].as_str()), (200, Some("received"), Some("FR-2026-78")));
 
     ncp.stop();

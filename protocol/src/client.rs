@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::SigningKey;
 use hitdex_engine::dna::{Locus, Profile};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -15,10 +15,10 @@ use hyper_util::rt::TokioExecutor;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ClientConfig, ConfigError};
 use crate::keys::{self, KeyError};
-use crate::directory::Directory;
+use crate::directory::{Directory, NodeRef};
 use crate::message::demand::{Demand, DemandForm};
 use crate::message::{DnaAnswer, DnaQuery, DnaSearch, ErrorBody};
-use crate::signature::{self, Received, SignatureError};
+use crate::signature::{self, Claim, Received, SignatureError};
 
 /// Longest wait for a node's answer (its own request timeout is 30 s by default).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -77,8 +77,8 @@ pub struct Reply {
 pub struct Client {
     authority: String,
     key: SigningKey,
-    node_key: VerifyingKey,
-    base: String,
+    /// The node requests go to unless another is named.
+    node: NodeRef,
     http: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
     clock: Box<dyn Clock>,
 }
@@ -92,22 +92,20 @@ impl Client {
     pub fn new(config: &ClientConfig, url: &str) -> Result<Client, ClientError> {
         let key = keys::read_signing(&config.signing_key)?;
         let node_key = keys::read_public(&config.node_public_key)?;
-        Client::with_keys(&config.authority, key, node_key, url)
+        Client::with_keys(&config.authority, key, NodeRef { url: url.to_string(), id: config.node.clone(), key: node_key })
     }
 
-    /// A client from keys in hand.
+    /// A client from keys in hand, for `node`.
     ///
     /// # Errors
-    /// [`ClientError::Url`] unless `url` is `http://…`.
-    pub fn with_keys(authority: &str, key: SigningKey, node_key: VerifyingKey, url: &str) -> Result<Client, ClientError> {
-        if !url.starts_with("http://") || url.parse::<hyper::Uri>().is_err() {
-            return Err(ClientError::Url(url.to_string()));
-        }
+    /// [`ClientError::Url`] unless the node's URL is `http://…`.
+    pub fn with_keys(authority: &str, key: SigningKey, node: NodeRef) -> Result<Client, ClientError> {
+        check_url(&node.url)?;
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
         let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
-        Ok(Client { authority: authority.to_string(), key, node_key, base: url.trim_end_matches('/').to_string(), http, clock: Box::new(SystemClock) })
+        Ok(Client { authority: authority.to_string(), key, node, http, clock: Box::new(SystemClock) })
     }
 
     /// The same client reading time from `clock` (for tests of the window).
@@ -122,17 +120,19 @@ impl Client {
     /// # Errors
     /// [`ClientError::Transport`] or [`ClientError::Unverified`].
     pub async fn send(&self, method: &str, path: &str, body: Vec<u8>) -> Result<Reply, ClientError> {
-        self.send_to(&self.base, method, path, body).await
+        self.send_to(&self.node, method, path, body).await
     }
 
-    /// [`Client::send`] to the node at `base` (`http://host:port`) instead.
+    /// [`Client::send`] to another node.
     ///
     /// # Errors
     /// As [`Client::send`].
-    pub async fn send_to(&self, base: &str, method: &str, path: &str, body: Vec<u8>) -> Result<Reply, ClientError> {
-        let nonce = signature::nonce();
-        let h = signature::sign_request(&self.key, &self.authority, method, path, &body, self.clock.now_ms() / 1000, &nonce);
-        let url = format!("{}{path}", base.trim_end_matches('/'));
+    pub async fn send_to(&self, node: &NodeRef, method: &str, path: &str, body: Vec<u8>) -> Result<Reply, ClientError> {
+        check_url(&node.url)?;
+        let claim = Claim { keyid: self.authority.clone(), node: node.id.clone(), created: self.clock.now_ms() / 1000, nonce: signature::nonce() };
+        let h = signature::sign_request(&self.key, &claim, method, path, &body);
+        let nonce = claim.nonce;
+        let url = format!("{}{path}", node.url.trim_end_matches('/'));
         let transport = |message: String| ClientError::Transport { url: url.clone(), message };
         let request = hyper::Request::builder()
             .method(method)
@@ -152,7 +152,7 @@ impl Client {
         let (digest, input, sig) = (header("content-digest"), header("signature-input"), header("signature"));
         let body = response.into_body().collect().await.map_err(|e| transport(e.to_string()))?.to_bytes();
         let received = Received { content_digest: digest.as_deref(), signature_input: input.as_deref(), signature: sig.as_deref() };
-        signature::check_response(status, &body, received, &self.node_key, &nonce)?;
+        signature::check_response(status, &body, received, &node.key, &nonce)?;
         Ok(Reply { status, body })
     }
 
@@ -187,15 +187,15 @@ impl Client {
         let body = serde_json::to_vec(form).map_err(|e| ClientError::Decode(e.to_string()))?;
         let decode = |b: Bytes| serde_json::from_slice::<Demand>(&b).map_err(|e| ClientError::Decode(e.to_string()));
         let unreachable = match &designated.node {
-            Some(url) => match self.send_to(url, "POST", "/v1/demands", body.clone()).await {
+            Some(node) => match self.send_to(node, "POST", "/v1/demands", body.clone()).await {
                 Err(e @ ClientError::Transport { .. }) => e.to_string(),
-                reply => return Ok((decode(accepted(reply?)?)?, Route::Direct(url.clone()))),
+                reply => return Ok((decode(accepted(reply?)?)?, Route::Direct(node.url.clone()))),
             },
             None => format!("the directory names no node of {}", designated.id),
         };
         let contact = directory.contact_point(&designated.country).ok_or_else(|| ClientError::Routing(format!("{unreachable}, and {} has no contact point in the directory", designated.country)))?;
-        let demand = decode(accepted(self.send_to(&contact.url, "POST", "/v1/demands", body).await?)?)?;
-        Ok((demand, Route::ContactPoint { url: contact.url.clone(), authority: contact.authority.clone(), because: unreachable }))
+        let demand = decode(accepted(self.send_to(&contact.node, "POST", "/v1/demands", body).await?)?)?;
+        Ok((demand, Route::ContactPoint { url: contact.node.url.clone(), authority: contact.authority.clone(), because: unreachable }))
     }
 }
 
@@ -214,6 +214,14 @@ pub enum Route {
         /// Why the designated authority's node was not used.
         because: String,
     },
+}
+
+fn check_url(url: &str) -> Result<(), ClientError> {
+    if url.starts_with("http://") && url.parse::<hyper::Uri>().is_ok() {
+        Ok(())
+    } else {
+        Err(ClientError::Url(url.to_string()))
+    }
 }
 
 /// The body of a 200 answer; a refusal as [`ClientError::Refused`].

@@ -111,6 +111,8 @@ pub struct ClientConfig {
     pub authority: String,
     /// Its signing key file.
     pub signing_key: PathBuf,
+    /// The node's id: requests are signed for it.
+    pub node: String,
     /// The node's public key file, to check answers.
     pub node_public_key: PathBuf,
     /// The node's address, unless given on the command line.

@@ -12,7 +12,8 @@
 //! country = "DE"
 //! name = "Bundeskriminalamt"
 //! public_key = "<base64 of the 32-byte Ed25519 public key>"
-//! node = "http://10.0.0.7:8443" # its own node, if it runs one (optional)
+//! # its own node, if it runs one (optional): address, id and answer key
+//! node = { url = "http://10.0.0.7:8443", id = "DE-NODE", public_key = "<base64>" }
 //! access = { dna = "direct", fingerprint = "index-only" }
 //! judicial = false              # a court or judge that authorises evidence use (optional)
 //!
@@ -20,6 +21,8 @@
 //! country = "DE"
 //! authority = "DE-NCP"
 //! url = "http://10.0.0.9:8443"
+//! node_id = "DE-NCP-NODE"
+//! node_key = "<base64 of its node's public key>"
 //! ```
 
 use std::collections::BTreeMap;
@@ -57,8 +60,8 @@ pub struct Authority {
     pub name: String,
     /// The key its requests are signed with.
     pub key: VerifyingKey,
-    /// Its node's address, if it runs one.
-    pub node: Option<String>,
+    /// Its node, if it runs one.
+    pub node: Option<NodeRef>,
     /// Access per category; absent means none.
     pub access: BTreeMap<String, Access>,
     /// Whether it is a judicial authority (whose authorisation allows
@@ -66,16 +69,28 @@ pub struct Authority {
     pub judicial: bool,
 }
 
+/// A node another node or a client can send to: where it is, its id
+/// (the `tag` requests for it are signed with) and the key its answers
+/// are signed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRef {
+    /// `http://host:port`.
+    pub url: String,
+    /// The node's id.
+    pub id: String,
+    /// The node's public key.
+    pub key: VerifyingKey,
+}
+
 /// A country's national contact point.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactPoint {
     /// ISO 3166 alpha-2 country code.
     pub country: String,
     /// The authority acting as contact point.
     pub authority: String,
-    /// Its node's address.
-    pub url: String,
+    /// Its node.
+    pub node: NodeRef,
 }
 
 /// The directory.
@@ -112,7 +127,36 @@ struct File {
     #[serde(default)]
     authority: Vec<Entry>,
     #[serde(default)]
-    contact_point: Vec<ContactPoint>,
+    contact_point: Vec<ContactEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeEntry {
+    url: String,
+    id: String,
+    public_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactEntry {
+    country: String,
+    authority: String,
+    url: String,
+    node_id: String,
+    node_key: String,
+}
+
+fn node_ref(url: String, id: String, key: &str) -> Result<NodeRef, String> {
+    if !is_valid_id(&id) {
+        return Err(format!("node id {id:?} must be 1 to 64 letters, digits or -_.:"));
+    }
+    if !url.starts_with("http://") {
+        return Err(format!("node url {url:?} must be http://host:port"));
+    }
+    let key = keys::public_from_text(key, "node key").map_err(|e| e.to_string())?;
+    Ok(NodeRef { url, id, key })
 }
 
 #[derive(Deserialize)]
@@ -122,7 +166,7 @@ struct Entry {
     country: String,
     name: String,
     public_key: String,
-    node: Option<String>,
+    node: Option<NodeEntry>,
     #[serde(default)]
     access: BTreeMap<String, Access>,
     #[serde(default)]
@@ -167,7 +211,8 @@ impl Directory {
                 return Err(at(format!("unknown category {category:?} (known: {})", CATEGORIES.join(", "))));
             }
             let key = keys::public_from_text(&e.public_key, "public_key").map_err(|k| at(k.to_string()))?;
-            let authority = Authority { id: e.id.clone(), country: e.country, name: e.name, key, node: e.node, access: e.access, judicial: e.judicial };
+            let node = e.node.map(|n| node_ref(n.url, n.id, &n.public_key)).transpose().map_err(at)?;
+            let authority = Authority { id: e.id.clone(), country: e.country, name: e.name, key, node, access: e.access, judicial: e.judicial };
             if directory.authorities.insert(e.id.clone(), authority).is_some() {
                 return Err(at("listed twice".into()));
             }
@@ -176,6 +221,8 @@ impl Directory {
             if !is_country(&c.country) {
                 return Err(format!("contact point {:?}: not an ISO 3166 alpha-2 country code", c.country));
             }
+            let node = node_ref(c.url, c.node_id, &c.node_key).map_err(|e| format!("contact point {:?}: {e}", c.country))?;
+            let c = ContactPoint { country: c.country, authority: c.authority, node };
             if let Some(previous) = directory.contact_points.insert(c.country.clone(), c) {
                 return Err(format!("contact point {:?}: listed twice", previous.country));
             }
@@ -215,7 +262,8 @@ mod tests {
     #[test]
     fn access_is_denied_unless_granted() {
         let text = format!(
-            "[[authority]]\nid = \"DE-BKA\"\ncountry = \"DE\"\nname = \"BKA\"\npublic_key = \"{}\"\naccess = {{ dna = \"direct\", fingerprint = \"index-only\" }}\n\n[[contact_point]]\ncountry = \"DE\"\nauthority = \"DE-NCP\"\nurl = \"http://127.0.0.1:1\"\n",
+            "[[authority]]\nid = \"DE-BKA\"\ncountry = \"DE\"\nname = \"BKA\"\npublic_key = \"{}\"\naccess = {{ dna = \"direct\", fingerprint = \"index-only\" }}\n\n[[contact_point]]\ncountry = \"DE\"\nauthority = \"DE-NCP\"\nurl = \"http://127.0.0.1:1\"\nnode_id = \"DE-NODE\"\nnode_key = \"{}\"\n",
+            key(),
             key()
         );
         let d = Directory::parse(&text).unwrap();

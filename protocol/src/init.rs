@@ -85,6 +85,7 @@ pub fn init(dir: &Path, listen: &str, profiles: &[Profile], queries: &[Profile])
     keys::write_signing(&dir.join("node.key"), &node_key)?;
     keys::write_public(&dir.join("node.pub"), &node_key.verifying_key())?;
     let url = format!("http://{listen}");
+    let node_public = keys::encode(node_key.verifying_key().as_bytes());
     let mut directory = String::from("# Authorities that may query this node: keys and access per category\n# (direct, index-only or none; a category not listed is none).\n");
     for (id, country, name, access) in AUTHORITIES {
         let key = keys::generate();
@@ -96,14 +97,14 @@ pub fn init(dir: &Path, listen: &str, profiles: &[Profile], queries: &[Profile])
             directory += "judicial = true\n";
         }
         let client = format!(
-            "# hitdex client settings of {id}\nauthority = \"{id}\"\nsigning_key = \"keys/{id}.key\"\nnode_public_key = \"node.pub\"\nurl = \"{url}\"\npurpose = \"prevention and investigation of criminal offences\"\n"
+            "# hitdex client settings of {id}\nauthority = \"{id}\"\nsigning_key = \"keys/{id}.key\"\nnode = \"{NODE_ID}\"\nnode_public_key = \"node.pub\"\nurl = \"{url}\"\npurpose = \"prevention and investigation of criminal offences\"\n"
         );
         let file = if id == AUTHORITIES[0].0 { dir.join("client.toml") } else { dir.join(format!("client-{id}.toml")) };
         fs::write(&file, client).map_err(io(&file))?;
     }
     directory += "\n# National contact points: demands go here when a designated authority's node\n# cannot be reached. In this test node every country's is this node itself.\n";
     for (id, country, _, _) in &AUTHORITIES[..3] {
-        directory += &format!("\n[[contact_point]]\ncountry = \"{country}\"\nauthority = \"{id}\"\nurl = \"{url}\"\n");
+        directory += &format!("\n[[contact_point]]\ncountry = \"{country}\"\nauthority = \"{id}\"\nurl = \"{url}\"\nnode_id = \"{NODE_ID}\"\nnode_key = \"{node_public}\"\n");
     }
     let authorities = dir.join("authorities.toml");
     fs::write(&authorities, directory).map_err(io(&authorities))?;

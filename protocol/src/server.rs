@@ -617,6 +617,9 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
         Ok(claim) => claim,
         Err(e) => return (None, Err(refused(digest, e.into()).await)),
     };
+    if claim.node != node.id {
+        return (Some(claim.nonce), Err(refused(digest, SignatureError::WrongNode(claim.node).into()).await));
+    }
     if let Err(e) = node.verifier.admit(&claim, node.clock.now_ms() / 1000) {
         return (Some(claim.nonce), Err(refused(digest, e.into()).await));
     }

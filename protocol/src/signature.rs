@@ -4,14 +4,15 @@
 //!
 //! ```text
 //! Content-Digest: blake3=:<base64 of the body's BLAKE3 digest>:
-//! Signature-Input: hitdex=("@method" "@path" "@query" "content-digest");created=1764580000;nonce="<base64url>";keyid="DE-BKA";alg="ed25519"
+//! Signature-Input: hitdex=("@method" "@path" "@query" "content-digest");created=1764580000;nonce="<base64url>";keyid="DE-BKA";tag="XX-NODE";alg="ed25519"
 //! Signature: hitdex=:<base64 Ed25519 signature>:
 //! ```
 //!
 //! The signature covers the RFC 9421 signature base of those components:
 //! one `"name": value` line per component, then `"@signature-params"` with
 //! the exact text of the `Signature-Input` member. `keyid` names the
-//! requesting authority; the node looks its key up in the directory,
+//! requesting authority and `tag` the node the request is for, so that a
+//! request cannot be replayed to another node that trusts the same keys; the node looks its key up in the directory,
 //! refuses a `created` time outside its window and a nonce it has seen
 //! within the window (a replay). An answer is signed by the node over
 //! `"@status"` and its `content-digest`, with the request's nonce echoed in
@@ -49,11 +50,14 @@ pub struct Headers {
     pub signature: String,
 }
 
-/// What a checked signature said about the signer.
+/// The parameters of a signature: who signed, for which node, when, and
+/// the nonce. What [`sign_request`] writes and [`check_request`] returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     /// `keyid`: the authority (or node) that signed.
     pub keyid: String,
+    /// `tag`: the node a request is for (empty on answers).
+    pub node: String,
     /// `created`, seconds since the Unix epoch.
     pub created: u64,
     /// `nonce`.
@@ -93,6 +97,9 @@ pub enum SignatureError {
         /// The window, each side.
         window: u64,
     },
+    /// The request is for another node.
+    #[error("the request is signed for node {0:?}, not this one")]
+    WrongNode(String),
     /// The nonce was seen before within the window.
     #[error("nonce already used: a replayed request")]
     Replayed,
@@ -112,6 +119,7 @@ impl SignatureError {
             SignatureError::Invalid(_) => "signature_invalid",
             SignatureError::OutsideWindow { .. } => "signature_expired",
             SignatureError::Replayed => "replayed",
+            SignatureError::WrongNode(_) => "wrong_node",
             SignatureError::WrongNonce(_) => "wrong_nonce",
         }
     }
@@ -129,11 +137,13 @@ pub fn nonce() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Signs a request of `keyid` (the authority) made at `created` (seconds)
-/// to `target` (the path and any `?query`).
-pub fn sign_request(key: &SigningKey, keyid: &str, method: &str, target: &str, body: &[u8], created: u64, nonce: &str) -> Headers {
+/// Signs a request of `claim.keyid` (the authority) for the node
+/// `claim.node`, made at `claim.created` (seconds), to `target` (the path
+/// and any `?query`).
+pub fn sign_request(key: &SigningKey, claim: &Claim, method: &str, target: &str, body: &[u8]) -> Headers {
     let digest = content_digest(body);
-    let params = format!(r#"{REQUEST_COMPONENTS};created={created};nonce="{nonce}";keyid="{keyid}";alg="ed25519""#);
+    let Claim { keyid, node, created, nonce } = claim;
+    let params = format!(r#"{REQUEST_COMPONENTS};created={created};nonce="{nonce}";keyid="{keyid}";tag="{node}";alg="ed25519""#);
     let base = request_base(method, target, &digest, &params);
     finish(key, digest, params, &base)
 }
@@ -236,7 +246,7 @@ fn parse<'a>(body: &[u8], received: Received<'a>, components: &str) -> Result<(&
 fn parse_params(params: &str, components: &str) -> Result<Claim, SignatureError> {
     let malformed = |problem: String| SignatureError::Malformed { header: "Signature-Input", problem };
     let rest = params.strip_prefix(components).ok_or_else(|| malformed(format!("the covered components must be {components}")))?;
-    let (mut created, mut nonce, mut keyid, mut alg) = (None, None, None, None);
+    let (mut created, mut nonce, mut keyid, mut tag, mut alg) = (None, None, None, None, None);
     for item in rest.split(';').skip(1) {
         let (name, value) = item.split_once('=').ok_or_else(|| malformed(format!("parameter {item:?} has no value")))?;
         let quoted = || {
@@ -254,6 +264,7 @@ fn parse_params(params: &str, components: &str) -> Result<Claim, SignatureError>
             }
             "nonce" => nonce.replace(quoted()?).is_some(),
             "keyid" => keyid.replace(quoted()?).is_some(),
+            "tag" => tag.replace(quoted()?).is_some(),
             "alg" => alg.replace(quoted()?).is_some(),
             _ => return Err(malformed(format!("unknown parameter {name:?}"))),
         };
@@ -264,7 +275,15 @@ fn parse_params(params: &str, components: &str) -> Result<Claim, SignatureError>
     if alg.as_deref() != Some("ed25519") {
         return Err(malformed("alg must be \"ed25519\"".into()));
     }
+    // Requests name the node they are for; answers do not.
+    let node = match (tag, components == REQUEST_COMPONENTS) {
+        (Some(tag), true) => tag,
+        (None, true) => return Err(malformed("tag (the node the request is for) is missing".into())),
+        (Some(_), false) => return Err(malformed("an answer carries no tag".into())),
+        (None, false) => String::new(),
+    };
     Ok(Claim {
+        node,
         created: created.ok_or_else(|| malformed("created is missing".into()))?,
         nonce: nonce.ok_or_else(|| malformed("nonce is missing".into()))?,
         keyid: keyid.ok_or_else(|| malformed("keyid is missing".into()))?,
@@ -341,6 +360,10 @@ mod tests {
         SigningKey::from_bytes(&[seed; 32])
     }
 
+    fn claim(keyid: &str, created: u64, nonce: &str) -> Claim {
+        Claim { keyid: keyid.into(), node: "XX-NODE".into(), created, nonce: nonce.into() }
+    }
+
     fn received(h: &Headers) -> Received<'_> {
         Received { content_digest: Some(&h.content_digest), signature_input: Some(&h.signature_input), signature: Some(&h.signature) }
     }
@@ -349,20 +372,20 @@ mod tests {
     fn a_signed_request_verifies_and_any_change_is_found() {
         let k = key(1);
         let lookup = |id: &str| (id == "DE-BKA").then(|| k.verifying_key());
-        let h = sign_request(&k, "DE-BKA", "POST", "/v1/search/dna", b"{}", 1000, "n1");
+        let h = sign_request(&k, &claim("DE-BKA", 1000, "n1"), "POST", "/v1/search/dna", b"{}");
         let s = check_request("POST", "/v1/search/dna", b"{}", received(&h), lookup).unwrap();
-        assert_eq!((s.keyid.as_str(), s.created, s.nonce.as_str()), ("DE-BKA", 1000, "n1"));
+        assert_eq!(s, claim("DE-BKA", 1000, "n1"));
         assert_eq!(check_request("POST", "/v1/search/dna", b"{ }", received(&h), lookup), Err(SignatureError::DigestMismatch));
         assert_eq!(check_request("POST", "/v1/search/fingerprint", b"{}", received(&h), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
         assert_eq!(check_request("GET", "/v1/search/dna", b"{}", received(&h), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
         assert_eq!(check_request("POST", "/v1/search/dna?x=1", b"{}", received(&h), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
-        let q = sign_request(&k, "DE-BKA", "GET", "/v1/demands?status=received", b"", 1000, "n2");
+        let q = sign_request(&k, &claim("DE-BKA", 1000, "n2"), "GET", "/v1/demands?status=received", b"");
         assert!(check_request("GET", "/v1/demands?status=received", b"", received(&q), lookup).is_ok());
         assert_eq!(check_request("GET", "/v1/demands?status=answered", b"", received(&q), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
         assert_eq!(check_request("GET", "/v1/demands", b"", received(&q), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
-        let other = sign_request(&key(2), "DE-BKA", "POST", "/v1/search/dna", b"{}", 1000, "n1");
+        let other = sign_request(&key(2), &claim("DE-BKA", 1000, "n1"), "POST", "/v1/search/dna", b"{}");
         assert_eq!(check_request("POST", "/v1/search/dna", b"{}", received(&other), lookup), Err(SignatureError::Invalid("DE-BKA".into())));
-        let stranger = sign_request(&k, "FR-PTS", "POST", "/v1/search/dna", b"{}", 1000, "n1");
+        let stranger = sign_request(&k, &claim("FR-PTS", 1000, "n1"), "POST", "/v1/search/dna", b"{}");
         assert_eq!(check_request("POST", "/v1/search/dna", b"{}", received(&stranger), lookup), Err(SignatureError::UnknownAuthority("FR-PTS".into())));
         // A changed parameter (a later time) breaks the signature.
         let mut later = h.clone();
@@ -374,17 +397,18 @@ mod tests {
     fn malformed_and_missing_headers_are_named() {
         let k = key(1);
         let lookup = |_: &str| Some(k.verifying_key());
-        let h = sign_request(&k, "DE-BKA", "POST", "/p", b"", 1, "n");
+        let h = sign_request(&k, &claim("DE-BKA", 1, "n"), "POST", "/p", b"");
         assert_eq!(check_request("POST", "/p", b"", Received::default(), lookup), Err(SignatureError::Missing("Content-Digest")));
         for (input, needle) in [
-            (r#"other=("@method" "@path" "@query" "content-digest");created=1;nonce="n";keyid="A";alg="ed25519""#, "labelled hitdex"),
-            (r#"hitdex=("@method" "@path" "content-digest");created=1;nonce="n";keyid="A";alg="ed25519""#, "covered components"),
-            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=x;nonce="n";keyid="A";alg="ed25519""#, "created"),
-            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;nonce="n";keyid="A";alg="rsa""#, "alg"),
-            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;keyid="A";alg="ed25519""#, "nonce is missing"),
-            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;created=2;nonce="n";keyid="A";alg="ed25519""#, "twice"),
-            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;nonce="a b";keyid="A";alg="ed25519""#, "nonce must be"),
-            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;nonce="n";keyid="A";alg="ed25519";x=1"#, "unknown parameter"),
+            (r#"other=("@method" "@path" "@query" "content-digest");created=1;nonce="n";keyid="A";tag="N";alg="ed25519""#, "labelled hitdex"),
+            (r#"hitdex=("@method" "@path" "content-digest");created=1;nonce="n";keyid="A";tag="N";alg="ed25519""#, "covered components"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=x;nonce="n";keyid="A";tag="N";alg="ed25519""#, "created"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;nonce="n";keyid="A";tag="N";alg="rsa""#, "alg"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;keyid="A";tag="N";alg="ed25519""#, "nonce is missing"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;created=2;nonce="n";keyid="A";tag="N";alg="ed25519""#, "twice"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;nonce="a b";keyid="A";tag="N";alg="ed25519""#, "nonce must be"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;nonce="n";keyid="A";tag="N";alg="ed25519";x=1"#, "unknown parameter"),
+            (r#"hitdex=("@method" "@path" "@query" "content-digest");created=1;nonce="n";keyid="A";alg="ed25519""#, "tag (the node"),
         ] {
             let bad = Received { signature_input: Some(input), ..received(&h) };
             let e = check_request("POST", "/p", b"", bad, lookup).unwrap_err();
@@ -398,7 +422,7 @@ mod tests {
     #[test]
     fn the_window_and_replays_are_enforced() {
         let v = Verifier::new(60, 900);
-        let at = |created: u64, nonce: &str| Claim { keyid: "A".into(), created, nonce: nonce.into() };
+        let at = |created: u64, nonce: &str| claim("A", created, nonce);
         // Made before the node started: its nonce may have been seen by the last run.
         assert!(matches!(v.admit(&at(899, "z"), 900), Err(SignatureError::OutsideWindow { .. })));
         assert!(v.admit(&at(1000, "a"), 1000).is_ok());
