@@ -311,15 +311,21 @@ fn bench_node(a: &NodeArgs) -> Result<()> {
         crate::progress::phase("write the node", || hitdex_protocol::init::init(&dir, "127.0.0.1:0", &profiles, &queries))?;
     }
     let queries = hitdex_formats::dna_csv::read_path(&dir.join("queries.csv"), hitdex_formats::Mode::Query)?;
+    // Entries already in the log (a reused node directory).
+    let node_key = hitdex_protocol::keys::read_public(&dir.join("node.pub"))?;
+    let log = dir.join("audit.log");
+    let before = if log.exists() { hitdex_protocol::audit::verify(&log, &node_key).context("the audit log does not verify")?.entries } else { 0 };
     let exe = std::env::current_exe().context("cannot find the hitdex binary")?;
     let served = Served::start(&exe, &dir.join("node.toml"))?;
     eprintln!("node at {}", served.url);
     let client = std::sync::Arc::new(Client::new(&ClientConfig::load(&dir.join("client.toml"))?, &served.url)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let report = runtime.block_on(async {
+    let (polls, warm, report) = runtime.block_on(async {
         // Ready once every shard is verified.
         let started = Instant::now();
+        let mut polls = 0u64;
         loop {
+            polls += 1;
             let status = client.call("GET", "/v1/index/status", Vec::new()).await?;
             if String::from_utf8_lossy(&status).contains("\"verified\":true") {
                 break;
@@ -329,10 +335,13 @@ fn bench_node(a: &NodeArgs) -> Result<()> {
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
-        node_load::run(client.clone(), &Load { queries: queries.clone(), requests: 2_000, connections: a.connections }).await;
-        Ok(node_load::run(client.clone(), &Load { queries, requests: a.requests, connections: a.connections }).await)
+        let warm = node_load::run(client.clone(), &Load { queries: queries.clone(), requests: 2_000, connections: a.connections }).await;
+        Ok((polls, warm, node_load::run(client.clone(), &Load { queries, requests: a.requests, connections: a.connections }).await))
     })?;
     let status = served.stop()?;
+    // Every request the node answered must be in its audit log, intact.
+    let audit = hitdex_protocol::audit::verify(&log, &node_key).context("the audit log does not verify")?;
+    let answered = polls + warm.latencies.len() as u64 + report.latencies.len() as u64;
     let ms = |q: f64| percentile(&report.latencies, q) * 1e3;
     println!("| figure | value |");
     println!("|---|---|");
@@ -343,5 +352,7 @@ fn bench_node(a: &NodeArgs) -> Result<()> {
     println!("| throughput | {:.0} requests/s ({:.2} s) |", report.throughput(), report.seconds);
     println!("| latency p50 / p99 / max | {:.2} / {:.2} / {:.2} ms |", ms(0.5), ms(0.99), ms(1.0));
     println!("| node exit | {status} |");
+    let logged = audit.entries.saturating_sub(before);
+    println!("| audit log after the run | verifies; {logged} entries for the {answered} requests answered (with warm-up and readiness checks){} |", if logged == answered { "" } else { ": MISMATCH" });
     Ok(())
 }
