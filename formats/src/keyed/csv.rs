@@ -107,10 +107,8 @@ impl fmt::Display for ColumnPrefix<'_> {
     }
 }
 
-/// The columns of `category` after `reference,authority,kind`.
-///
-/// # Panics
-/// Never; a category that is not key-only has none.
+/// The columns of `category` after `reference,authority,kind` (none for
+/// a category that is not key-only).
 pub fn value_columns(category: Category) -> &'static [&'static str] {
     match category {
         Category::Vehicle => &["plate", "vin"],
