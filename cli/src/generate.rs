@@ -1,6 +1,9 @@
 //! `hitdex generate dna`: synthetic profiles drawn from real allele
-//! frequencies; `hitdex generate fingerprint`: synthetic finger minutiae.
+//! frequencies; `hitdex generate fingerprint`: synthetic finger minutiae;
+//! `hitdex generate vehicle|phone|identity`: records of the key-only
+//! categories.
 
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,6 +12,7 @@ use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use hitdex_benches::dna::Progress;
 use hitdex_datasets::fingerprint::{self, FingerprintConfig};
 use hitdex_datasets::synthetic::{self, SyntheticConfig};
+use hitdex_engine::index::container::Category;
 use hitdex_formats::fingerprint::{fmr, xyt};
 use rayon::prelude::*;
 
@@ -29,6 +33,39 @@ pub enum What {
     /// minutiae and gains spurious ones, with directions in 11.25° steps.
     /// 500 ppi images of 300 × 400 pixels. Deterministic for a seed.
     Fingerprint(FingerprintArgs),
+    /// Synthetic vehicles as CSV (reference,authority,kind,plate,vin):
+    /// German-style plates, European and North American VINs. Queries are
+    /// half records written another way (lower case, no hyphens, spaced
+    /// VINs), half new. Deterministic for a seed.
+    Vehicle(KeyedArgs),
+    /// Synthetic phone numbers as CSV (reference,authority,kind,number,region):
+    /// valid German, French and Dutch mobile numbers written nationally;
+    /// queries in international form. Deterministic for a seed.
+    Phone(KeyedArgs),
+    /// Synthetic identities as CSV (reference,authority,kind,family_name,
+    /// given_names,date_of_birth) with diacritics; queries in capitals.
+    /// Deterministic for a seed.
+    Identity(KeyedArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct KeyedArgs {
+    /// Number of records.
+    #[arg(long)]
+    records: usize,
+    /// Seed of the generator (same seed, same file).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output CSV file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write this many queries: half of them records written another
+    /// way, half new values.
+    #[arg(long, requires = "queries_out")]
+    queries: Option<usize>,
+    /// File for the queries.
+    #[arg(long)]
+    queries_out: Option<PathBuf>,
 }
 
 #[derive(ClapArgs)]
@@ -107,6 +144,9 @@ pub fn run(what: What) -> Result<()> {
     let a = match what {
         What::Dna(a) => a,
         What::Fingerprint(a) => return fingerprints(&a),
+        What::Vehicle(a) => return keyed(Category::Vehicle, &a),
+        What::Phone(a) => return keyed(Category::Phone, &a),
+        What::Identity(a) => return keyed(Category::Identity, &a),
     };
     let freqs = a.source.load()?;
     let config = SyntheticConfig { profiles: a.profiles, seed: a.seed, trace_share: a.trace_share, ..SyntheticConfig::default() };
@@ -155,6 +195,22 @@ fn fingerprints(a: &FingerprintArgs) -> Result<()> {
     progress.finish(started.elapsed().as_secs_f64());
     let templates = u64::from(a.fingers) * u64::from(a.impressions);
     eprintln!("wrote {templates} templates ({} fingers × {} impressions) to {}", a.fingers, a.impressions, a.out.display());
+    Ok(())
+}
+
+/// `hitdex generate vehicle|phone|identity`.
+fn keyed(category: Category, a: &KeyedArgs) -> Result<()> {
+    let write = |path: &PathBuf, f: &dyn Fn(&mut BufWriter<std::fs::File>) -> std::io::Result<()>| -> Result<()> {
+        let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        f(&mut w).and_then(|()| w.flush()).with_context(|| format!("cannot write {}", path.display()))
+    };
+    phase("generate records", || write(&a.out, &|w| hitdex_datasets::keyed::write_records(w, category, a.records, a.seed)))?;
+    eprintln!("wrote {} {} records to {}", a.records, category.name(), a.out.display());
+    if let (Some(n), Some(path)) = (a.queries, &a.queries_out) {
+        phase("generate queries", || write(path, &|w| hitdex_datasets::keyed::write_queries(w, category, a.records, n, a.seed)))?;
+        eprintln!("wrote {n} queries to {}", path.display());
+    }
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod demo;
 mod fingerprint;
 mod generate;
 mod index;
+mod keyed;
 mod node;
 mod progress;
 mod search;
@@ -22,8 +23,9 @@ use clap::{Parser, Subcommand};
 /// Hitdex: is there a hit, and who holds the data?
 ///
 /// A forensic matching engine over memory-mapped, sharded indexes of DNA
-/// profiles and of finger minutiae templates. Answers name only reference numbers and the authority that
-/// holds the record, never personal data.
+/// profiles, finger minutiae templates, and the key-only categories
+/// vehicle, phone and identity. Answers name only reference numbers and
+/// the authority that holds the record, never personal data.
 #[derive(Parser)]
 #[command(name = "hitdex", version, propagate_version = true)]
 struct Cli {

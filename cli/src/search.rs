@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use hitdex_benches::dna::Progress as _;
 use hitdex_engine::dna::{MatchParams, Profile};
+use hitdex_engine::index::container::Category;
 use hitdex_engine::index::Index;
 use hitdex_formats::dna_csv::{self, Mode};
 use hitdex_formats::ndjson;
@@ -50,12 +51,35 @@ pub enum What {
     /// "fingers":[{"query_finger":1,"finger":1,"score":0.7},...] and its
     /// score is the mean over its fingers.
     Fingerprint(crate::fingerprint::SearchArgs),
+    /// Search vehicles by plate and/or VIN (exact, after normalisation:
+    /// `b-ab 123` = `BAB123`; a query with both hits what either hits).
+    ///
+    /// Queries: CSV `reference,plate,vin` (authority and kind optional).
+    /// Writes one JSON object per query to standard output, in input order:
+    /// {"query":"Q1","hits":[{"reference":"R9","authority":"DE-KBA"}]};
+    /// "hits":[] when there is none.
+    Vehicle(crate::keyed::SearchArgs),
+    /// Search telephone numbers (exact in E.164: `030 12345678` with
+    /// region DE = `+49 30 12345678`).
+    ///
+    /// Queries: CSV `reference,number[,region]`; answers as for vehicles.
+    Phone(crate::keyed::SearchArgs),
+    /// Search persons by family name, given names and date of birth (exact
+    /// after removing diacritics, case, spaces, hyphens and apostrophes:
+    /// `Müller` = `MULLER`).
+    ///
+    /// Queries: CSV `reference,family_name,given_names,date_of_birth`;
+    /// answers as for vehicles.
+    Identity(crate::keyed::SearchArgs),
 }
 
 pub fn run(what: What) -> Result<()> {
     let (index, queries, min_loci, exact_microvariants, no_verify) = match what {
         What::Dna { index, queries, min_loci, exact_microvariants, no_verify } => (index, queries, min_loci, exact_microvariants, no_verify),
         What::Fingerprint(args) => return crate::fingerprint::search(&args),
+        What::Vehicle(args) => return crate::keyed::search(Category::Vehicle, &args),
+        What::Phone(args) => return crate::keyed::search(Category::Phone, &args),
+        What::Identity(args) => return crate::keyed::search(Category::Identity, &args),
     };
     let params = MatchParams { min_loci, microvariant_tolerance: !exact_microvariants };
     let queries = phase("read queries", || read_queries(&queries))?;

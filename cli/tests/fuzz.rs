@@ -1,5 +1,6 @@
 //! The cargo-fuzz targets of the parsers of untrusted input
-//! (`fuzz/fuzz_targets/`: the DNA CSV reader, the finger minutiae records,
+//! (`fuzz/fuzz_targets/`: the DNA CSV reader, the key-only categories'
+//! CSV reader, the finger minutiae records,
 //! the node's request bodies, signature headers and directory),
 //! each built and run for a short while from its seeds, so that they stay
 //! buildable and a crash in a reader fails the tests. `.ci/run` installs
@@ -21,6 +22,11 @@ fn fmr_fuzz_target_runs_clean() {
 #[test]
 fn an2k_fuzz_target_runs_clean() {
     run_target("an2k", 10);
+}
+
+#[test]
+fn keyed_csv_fuzz_target_runs_clean() {
+    run_target("keyed_csv", 10);
 }
 
 #[test]

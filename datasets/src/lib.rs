@@ -11,12 +11,15 @@
 //!   and the query mixes of the benchmarks and the demo.
 //! - [`fingerprint`]: synthetic finger minutiae (masters and distorted,
 //!   partial impressions) behind `hitdex generate fingerprint`.
+//! - [`keyed`]: synthetic vehicles, phone numbers and identities (the
+//!   key-only categories) behind `hitdex generate vehicle|phone|identity`.
 //! - [`error`]: the crate's one error type.
 #![deny(missing_docs)]
 
 pub mod error;
 pub mod fingerprint;
 pub mod frequencies;
+pub mod keyed;
 pub mod shared;
 pub mod synthetic;
 

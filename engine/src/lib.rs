@@ -9,12 +9,15 @@
 //! - [`kernels`]: the per-profile comparison kernels (AVX2 with a scalar twin).
 //! - [`index`]: immutable memory-mapped shards, the index directory, tombstones,
 //!   the candidate (key) index and the search over all shards.
+//! - [`keyed`]: the key-only categories (vehicle, phone, identity): keyed
+//!   digests of normalised values, exact hit/no-hit in the same shard framework.
 #![deny(missing_docs)]
 
 pub mod dna;
 pub mod error;
 pub mod fingerprint;
 pub mod index;
+pub mod keyed;
 pub mod kernels;
 
 pub use error::{Error, Result};

@@ -8,6 +8,9 @@
 //!   read and written in parallel.
 //! - [`fingerprint`]: finger minutiae records (ISO/IEC 19794-2, ANSI INCITS
 //!   378, NIST `xyt`, ANSI/NIST-ITL Type-9).
+//! - [`keyed`]: the key-only categories (vehicle, phone, identity): the
+//!   normalisation of plates, VINs, phone numbers, names and dates of
+//!   birth, and their CSV files.
 //! - [`ndjson`]: the search answer, one JSON object per query line.
 //! - [`references`]: reference lists for `hitdex index delete`.
 #![deny(missing_docs)]
@@ -15,6 +18,7 @@
 pub mod allele;
 pub mod dna_csv;
 pub mod fingerprint;
+pub mod keyed;
 pub mod ndjson;
 pub mod references;
 

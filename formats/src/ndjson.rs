@@ -12,6 +12,7 @@ use std::io::{self, Write};
 
 use hitdex_engine::dna::Hit;
 use hitdex_engine::fingerprint::Candidate;
+use hitdex_engine::keyed::KeyHit;
 
 /// Writes the answer line for `query` (with its `\n`): every hit with
 /// reference, authority, quality, matching and compared loci, and for near
@@ -91,6 +92,30 @@ pub fn write_candidates(w: &mut impl Write, query: &str, fingers: &[u8], candida
     w.write_all(b"]}\n")
 }
 
+/// Writes the answer line of a key-only search (vehicle, phone, identity)
+/// for `query` (with its `\n`): each hit's reference and authority, and
+/// nothing else; `"hits":[]` when there is none.
+///
+/// ```text
+/// {"query":"Q1","hits":[{"reference":"R9","authority":"DE-KBA"}]}
+/// ```
+///
+/// # Errors
+/// I/O errors of `w`.
+pub fn write_key_hits(w: &mut impl Write, query: &str, hits: &[KeyHit]) -> io::Result<()> {
+    w.write_all(b"{\"query\":")?;
+    string(w, query)?;
+    w.write_all(b",\"hits\":[")?;
+    for (i, hit) in hits.iter().enumerate() {
+        w.write_all(if i == 0 { b"{\"reference\":" } else { b",{\"reference\":" })?;
+        string(w, &hit.reference)?;
+        w.write_all(b",\"authority\":")?;
+        string(w, &hit.authority)?;
+        w.write_all(b"}")?;
+    }
+    w.write_all(b"]}\n")
+}
+
 /// A JSON string literal.
 fn string(w: &mut impl Write, s: &str) -> io::Result<()> {
     serde_json::to_writer(w, s).map_err(io::Error::from)
@@ -148,6 +173,21 @@ mod tests {
         );
         let value: serde_json::Value = serde_json::from_str(&got).unwrap();
         assert!(value["hits"][0].get("differing_locus").is_none());
+    }
+
+    #[test]
+    fn key_hits_byte_for_byte() {
+        let mut out = Vec::new();
+        let hits = [
+            KeyHit { authority: "DE-KBA".into(), reference: "R9".into() },
+            KeyHit { authority: "FR-\"X\"".into(), reference: "R1".into() },
+        ];
+        write_key_hits(&mut out, "Q1", &hits).unwrap();
+        write_key_hits(&mut out, "Q2", &[]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"query\":\"Q1\",\"hits\":[{\"reference\":\"R9\",\"authority\":\"DE-KBA\"},{\"reference\":\"R1\",\"authority\":\"FR-\\\"X\\\"\"}]}\n{\"query\":\"Q2\",\"hits\":[]}\n"
+        );
     }
 
     #[test]

@@ -41,6 +41,14 @@ pub enum Category {
     Dna = 1,
     /// Finger minutiae templates.
     Fingerprint = 2,
+    // 3 is kept for ballistic signatures (SPEC section 5), so that the
+    // numbers follow the SPEC's order of categories.
+    /// Vehicles: keyed digests of registration plates and VINs.
+    Vehicle = 4,
+    /// Telephone numbers: keyed digests of E.164 numbers.
+    Phone = 5,
+    /// Persons: keyed digests of names and date of birth.
+    Identity = 6,
 }
 
 impl Category {
@@ -49,12 +57,23 @@ impl Category {
         match self {
             Category::Dna => "dna",
             Category::Fingerprint => "fingerprint",
+            Category::Vehicle => "vehicle",
+            Category::Phone => "phone",
+            Category::Identity => "identity",
         }
+    }
+
+    /// Every category, in the order of their numbers.
+    pub const ALL: [Category; 5] = [Category::Dna, Category::Fingerprint, Category::Vehicle, Category::Phone, Category::Identity];
+
+    /// The category stored as `number` in a shard header.
+    pub fn of_number(number: u32) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| *c as u32 == number)
     }
 
     /// The category called `name`.
     pub fn of_name(name: &str) -> Option<Category> {
-        [Category::Dna, Category::Fingerprint].into_iter().find(|c| c.name() == name)
+        Category::ALL.into_iter().find(|c| c.name() == name)
     }
 }
 
@@ -171,7 +190,7 @@ pub fn open(path: &Path, category: Category, sections: usize) -> Result<Mapped> 
     }
     let found = u32_at(b, 12).unwrap_or(0);
     if found != category as u32 {
-        let name = [Category::Dna, Category::Fingerprint].into_iter().find(|c| *c as u32 == found).map_or("unknown", Category::name);
+        let name = Category::of_number(found).map_or("unknown", Category::name);
         return Err(bad(format!("a shard of category {found} ({name}), expected {} ({})", category as u32, category.name())));
     }
     if u32_at(b, 16) != Some(sections as u32) {
