@@ -308,7 +308,7 @@ fn bench_node(a: &NodeArgs) -> Result<()> {
         let config = hitdex_datasets::synthetic::SyntheticConfig { profiles: a.profiles, seed: a.seed, ..Default::default() };
         let profiles = crate::progress::phase("generate profiles", || hitdex_datasets::synthetic::generate(&freqs, &config));
         let queries = hitdex_datasets::synthetic::queries(&profiles, &freqs, 10_000, a.seed ^ 0x5eed);
-        crate::progress::phase("write the node", || hitdex_protocol::init::init(&dir, "127.0.0.1:0", &profiles, &queries))?;
+        crate::progress::phase("write the node", || hitdex_protocol::init::init(&dir, "127.0.0.1:0", &profiles, &queries, &[]))?;
     }
     let queries = hitdex_formats::dna_csv::read_path(&dir.join("queries.csv"), hitdex_formats::Mode::Query)?;
     // Entries already in the log (a reused node directory).

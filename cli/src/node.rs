@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, Subcommand};
 use hitdex_datasets::synthetic::{self, SyntheticConfig};
+use hitdex_engine::index::container::Category;
 use hitdex_protocol::clock::SystemClock;
 use hitdex_protocol::config::NodeConfig;
 use hitdex_protocol::server::{self, Listener, Node};
@@ -18,10 +19,12 @@ use crate::progress::phase;
 pub enum Op {
     /// Write a complete working node into a new directory: node.toml, the
     /// node's Ed25519 key, a directory of three test authorities of three
-    /// countries with their key pairs (DE-BKA: direct access to DNA;
-    /// FR-PTS: index-only; NL-NFI: none), a DNA index of synthetic
-    /// profiles, queries.csv, and client.toml (DE-BKA; client-FR-PTS.toml
-    /// and client-NL-NFI.toml for the others). Then:
+    /// countries with their key pairs (DE-BKA: direct access to DNA and the
+    /// key-only categories; FR-PTS: index-only to DNA and vehicles; NL-NFI:
+    /// none) and an investigating judge (DE-JUDGE), a DNA index of
+    /// synthetic profiles with queries.csv, small vehicle, phone and
+    /// identity indexes with queries-<category>.csv, and client.toml
+    /// (DE-BKA; client-FR-PTS.toml and client-NL-NFI.toml for the others). Then:
     /// `hitdex serve --config DIR/node.toml` and
     /// `hitdex client search dna --config DIR/client.toml --queries DIR/queries.csv`.
     Init(InitArgs),
@@ -66,7 +69,23 @@ pub fn init(op: Op) -> Result<()> {
     let config = SyntheticConfig { profiles: a.profiles, seed: a.seed, ..SyntheticConfig::default() };
     let profiles = phase("generate profiles", || synthetic::generate(&freqs, &config));
     let queries = synthetic::queries(&profiles, &freqs, a.queries, a.seed ^ 0x5eed);
-    let created = phase("write the node", || hitdex_protocol::init::init(&a.dir, &a.listen, &profiles, &queries))?;
+    const KEYED: [&str; 3] = ["vehicle", "phone", "identity"];
+    let created = phase("write the node", || hitdex_protocol::init::init(&a.dir, &a.listen, &profiles, &queries, &KEYED))?;
+    // Small key-only indexes, and queries for each (half of them hits).
+    for name in KEYED {
+        let category = Category::of_name(name).context("a key-only category")?;
+        let records = a.dir.join(format!("{name}-records.csv"));
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&records).with_context(|| format!("cannot write {}", records.display()))?);
+        hitdex_datasets::keyed::write_records(&mut w, category, 1000, a.seed)?;
+        std::io::Write::flush(&mut w)?;
+        drop(w);
+        crate::keyed::build(category, &records, &a.dir.join("indexes").join(name), 2, Some("DE"))?;
+        std::fs::remove_file(&records)?;
+        let queries = a.dir.join(format!("queries-{name}.csv"));
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&queries).with_context(|| format!("cannot write {}", queries.display()))?);
+        hitdex_datasets::keyed::write_queries(&mut w, category, 1000, 20, a.seed)?;
+        std::io::Write::flush(&mut w)?;
+    }
     println!("wrote a node to {}:", a.dir.display());
     println!("  hitdex serve --config {}", created.node_config.display());
     println!("  hitdex client search dna --config {} --queries {} --case C-1", created.client_config.display(), created.queries.display());

@@ -260,12 +260,48 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
     assert_eq!((r.status, r.code(&node_key, &nonce)), (400, "invalid_json".into()));
     assert!(String::from_utf8_lossy(&r.body).contains("line 3"));
 
+    // Key-only categories: the node answers each query as the local search does.
+    for category in ["vehicle", "phone", "identity"] {
+        let queries = d.join(format!("queries-{category}.csv"));
+        let local = ok(&["search", category, "--index", s(&d.join("indexes").join(category)), "--queries", s(&queries)]);
+        let text = std::fs::read_to_string(&queries).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let rows: Vec<serde_json::Value> = lines
+            .map(|l| {
+                let mut q = serde_json::Map::new();
+                for (name, cell) in header.iter().zip(l.split(',')) {
+                    match *name {
+                        "reference" => drop(q.insert("query".into(), cell.into())),
+                        "authority" | "kind" => {}
+                        _ if !cell.is_empty() => drop(q.insert(name.to_string(), cell.into())),
+                        _ => {}
+                    }
+                }
+                serde_json::Value::Object(q)
+            })
+            .collect();
+        let body = serde_json::json!({"purpose": "test", "case_reference": "C-2", "queries": rows}).to_string();
+        let (r, nonce) = server.signed(&de, "DE-BKA", &format!("/v1/search/{category}"), body.as_bytes(), 0);
+        assert_eq!(r.status, 200, "{category}: {}", String::from_utf8_lossy(&r.body));
+        r.verify(&node_key, &nonce);
+        let answer: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let local_results: Vec<serde_json::Value> = local.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(answer["results"].as_array().unwrap(), &local_results, "{category}");
+        assert!(local.contains("\"reference\""), "{category}: the queries should hit");
+    }
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/vehicle", br#"{"purpose":"p","case_reference":"c","queries":[{"query":"Q","number":"+49 30 1234567"}]}"#, 0);
+    assert_eq!((r.status, r.code(&node_key, &nonce)), (400, "invalid_query".into()));
+    let (r, nonce) = server.signed(&nl, "NL-NFI", "/v1/search/phone", br#"{"purpose":"p","case_reference":"c","queries":[]}"#, 0);
+    assert_eq!((r.status, r.code(&node_key, &nonce)), (403, "forbidden".into()));
+
     // Status, metrics, description; the node is still up.
     let (r, nonce) = server.signed_as("GET", &de, "DE-BKA", "/v1/index/status", b"", 0);
     assert_eq!(r.status, 200);
     r.verify(&node_key, &nonce);
     let status: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!((status["indexes"][0]["records"].as_u64(), status["indexes"][0]["verified"].as_bool()), (Some(3000), Some(true)));
+    assert_eq!(status["indexes"].as_array().map(Vec::len), Some(4), "dna and the three key-only indexes");
     let metrics = server.get("/metrics").1;
     assert!(metrics.contains("hitdex_refusals_total{code=\"replayed\"} 1"), "{metrics}");
     assert!(metrics.contains("hitdex_request_seconds_count"));

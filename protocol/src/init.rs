@@ -20,8 +20,8 @@ use crate::keys::{self, KeyError};
 /// The last is an authorising body (an investigating judge) with no
 /// search access: it decides on demands submitted to it.
 pub const AUTHORITIES: [(&str, &str, &str, &str); 4] = [
-    ("DE-BKA", "DE", "Bundeskriminalamt", r#"{ dna = "direct", fingerprint = "index-only" }"#),
-    ("FR-PTS", "FR", "Police technique et scientifique", r#"{ dna = "index-only" }"#),
+    ("DE-BKA", "DE", "Bundeskriminalamt", r#"{ dna = "direct", fingerprint = "index-only", vehicle = "direct", phone = "direct", identity = "direct" }"#),
+    ("FR-PTS", "FR", "Police technique et scientifique", r#"{ dna = "index-only", vehicle = "index-only" }"#),
     ("NL-NFI", "NL", "Nederlands Forensisch Instituut", "{}"),
     ("DE-JUDGE", "DE", "Ermittlungsrichter, Amtsgericht Wiesbaden", "{}"),
 ];
@@ -68,11 +68,13 @@ pub struct Created {
 }
 
 /// Writes a node in `dir` (new or empty) listening on `listen`, with a DNA
-/// index of `profiles` and `queries` to try it with.
+/// index of `profiles` and `queries` to try it with; `node.toml` also
+/// names an index `indexes/<category>` for each of `more` (built by the
+/// caller).
 ///
 /// # Errors
 /// [`InitError`] naming what could not be written.
-pub fn init(dir: &Path, listen: &str, profiles: &[Profile], queries: &[Profile]) -> Result<Created, InitError> {
+pub fn init(dir: &Path, listen: &str, profiles: &[Profile], queries: &[Profile], more: &[&str]) -> Result<Created, InitError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| InitError::Io { path, source }
@@ -113,8 +115,9 @@ pub fn init(dir: &Path, listen: &str, profiles: &[Profile], queries: &[Profile])
     let queries_path = dir.join("queries.csv");
     hitdex_formats::dna_csv::write_path(&queries_path, queries).map_err(io(&queries_path))?;
     let node_config = dir.join("node.toml");
+    let more: String = more.iter().map(|c| format!("{c} = \"indexes/{c}\"\n")).collect();
     let text = format!(
-        "# A Hitdex node: `hitdex serve --config node.toml`\nid = \"{NODE_ID}\"\nlisten = \"{listen}\"\nsigning_key = \"node.key\"\ndirectory = \"authorities.toml\"\naudit_log = \"audit.log\"\ndemands = \"demands.sqlite\"\n\n[indexes]\ndna = \"indexes/dna\"\n\n[limits]\nmax_body_bytes = 8388608\nmax_queries = 1000\nmax_batch = 100000\nrequest_timeout_ms = 30000\nsignature_window_s = 60\nmin_loci = 6\n\n[policy]\nprior_authorisation_required = false\n"
+        "# A Hitdex node: `hitdex serve --config node.toml`\nid = \"{NODE_ID}\"\nlisten = \"{listen}\"\nsigning_key = \"node.key\"\ndirectory = \"authorities.toml\"\naudit_log = \"audit.log\"\ndemands = \"demands.sqlite\"\n\n[indexes]\ndna = \"indexes/dna\"\n{more}\n[limits]\nmax_body_bytes = 8388608\nmax_queries = 1000\nmax_batch = 100000\nrequest_timeout_ms = 30000\nsignature_window_s = 60\nmin_loci = 6\n\n[policy]\nprior_authorisation_required = false\n"
     );
     fs::write(&node_config, text).map_err(io(&node_config))?;
     Ok(Created { node_config, client_config: dir.join("client.toml"), queries: queries_path })

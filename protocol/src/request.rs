@@ -8,7 +8,9 @@
 
 use hitdex_engine::dna::{Locus, MatchParams, Profile};
 
-use crate::message::{DnaBatchHeader, DnaQuery, DnaSearch};
+use hitdex_engine::keyed::Value;
+
+use crate::message::{DnaBatchHeader, DnaQuery, DnaSearch, KeyQuery, KeySearch};
 
 /// A DNA search, ready for the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +57,67 @@ impl RequestError {
             RequestError::TooMany { .. } => "too_many_queries",
         }
     }
+}
+
+/// A key-only search, ready for the engine (which keys the values with its
+/// index's secret).
+#[derive(Debug, Clone)]
+pub struct KeyRequest {
+    /// Why it is made.
+    pub purpose: String,
+    /// The requester's case reference.
+    pub case_reference: String,
+    /// The queries' names.
+    pub names: Vec<String>,
+    /// Each query's normalised values (a vehicle may give plate and VIN).
+    pub values: Vec<Vec<Value>>,
+}
+
+/// The body of `POST /v1/search/{category}` for a key-only `category`
+/// (`vehicle`, `phone`, `identity`): at most `max_queries` queries, each
+/// with the fields of that category only.
+///
+/// # Errors
+/// [`RequestError`] naming the query and field at fault.
+pub fn key_search(body: &[u8], max_queries: usize, category: &str) -> Result<KeyRequest, RequestError> {
+    let search: KeySearch = simd_json::serde::from_slice(&mut body.to_vec()).map_err(|e| RequestError::Json(format!("request body: {e}")))?;
+    if search.queries.len() > max_queries {
+        return Err(RequestError::TooMany { found: search.queries.len(), limit: max_queries });
+    }
+    purpose(&search.purpose, &search.case_reference)?;
+    let values = search.queries.iter().enumerate().map(|(i, q)| key_values(q, category).map_err(|m| RequestError::Query(format!("queries[{i}] {:?}: {m}", q.query)))).collect::<Result<_, _>>()?;
+    Ok(KeyRequest { purpose: search.purpose, case_reference: search.case_reference, names: search.queries.into_iter().map(|q| q.query).collect(), values })
+}
+
+fn key_values(q: &KeyQuery, category: &str) -> Result<Vec<Value>, String> {
+    use hitdex_formats::keyed;
+    if q.query.trim().is_empty() {
+        return Err("empty query name".into());
+    }
+    let fields: &[(&str, bool)] = &[
+        ("plate", q.plate.is_some()),
+        ("vin", q.vin.is_some()),
+        ("number", q.number.is_some()),
+        ("region", q.region.is_some()),
+        ("family_name", q.family_name.is_some()),
+        ("given_names", q.given_names.is_some()),
+        ("date_of_birth", q.date_of_birth.is_some()),
+    ];
+    let allowed: &[&str] = match category {
+        "vehicle" => &["plate", "vin"],
+        "phone" => &["number", "region"],
+        "identity" => &["family_name", "given_names", "date_of_birth"],
+        _ => return Err(format!("{category} is not a key-only category")),
+    };
+    if let Some((field, _)) = fields.iter().find(|(f, given)| *given && !allowed.contains(f)) {
+        return Err(format!("{field} is not a field of a {category} query (its fields: {})", allowed.join(", ")));
+    }
+    let result = match category {
+        "vehicle" => keyed::vehicle_values(q.plate.as_deref(), q.vin.as_deref()),
+        "phone" => keyed::phone_value(q.number.as_deref().unwrap_or_default(), q.region.as_deref()).map(|v| vec![v]),
+        _ => keyed::identity_value(q.family_name.as_deref().unwrap_or_default(), q.given_names.as_deref().unwrap_or_default(), q.date_of_birth.as_deref().unwrap_or_default()).map(|v| vec![v]),
+    };
+    result.map_err(|e| e.to_string())
 }
 
 /// Longest purpose or case reference: they are logged with every request.

@@ -26,7 +26,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use ed25519_dalek::SigningKey;
 use hitdex_engine::dna::Profile;
+use hitdex_engine::index::container::Category;
 use hitdex_engine::index::Index;
+use hitdex_engine::keyed::KeyIndex;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::audit::{AuditError, AuditLog, Digest, Outcome, Record, Returned};
@@ -36,7 +38,7 @@ use crate::demand::{self, DemandError, DemandStore};
 use crate::message::demand::{AuthorisationDecision, AuthorisationSubmission, Demand, DemandFilter, DemandForm, DemandList, DemandReply};
 use crate::directory::{Access, Directory, DirectoryError};
 use crate::keys::{self, KeyError};
-use crate::message::{DnaAnswer, DnaHit, DnaResult, ErrorBody, IndexInfo, IndexStatus};
+use crate::message::{DnaAnswer, DnaHit, DnaResult, ErrorBody, Holder, IndexInfo, IndexStatus, KeyAnswer, KeyResult};
 use crate::request::{self, DnaRequest, RequestError};
 use crate::metrics::Metrics;
 use crate::signature::{self, Received, SignatureError, Verifier};
@@ -80,6 +82,8 @@ pub struct Node {
     clock: Arc<dyn Clock>,
     limits: Limits,
     dna: Option<Index>,
+    /// The key-only indexes (vehicle, phone, identity) it serves.
+    keyed: std::collections::BTreeMap<String, KeyIndex>,
     metrics: Metrics,
     ready: AtomicBool,
     audit: AuditLog,
@@ -146,8 +150,15 @@ impl Node {
             Some(path) => Some(Index::open(path).map_err(|source| NodeError::Index { category: "dna".into(), path: path.clone(), source })?),
             None => None,
         };
+        let mut keyed = std::collections::BTreeMap::new();
+        for (category, path) in &config.indexes {
+            let Some(cat) = Category::of_name(category).filter(|c| hitdex_engine::keyed::is_keyed(*c)) else { continue };
+            let index = KeyIndex::open_category(path, cat).map_err(|source| NodeError::Index { category: category.clone(), path: path.clone(), source })?;
+            keyed.insert(category.clone(), index);
+        }
         Ok(Node {
             id: config.id.clone(),
+            keyed,
             key,
             directory,
             // Nonces are remembered in memory only: signatures made before
@@ -171,6 +182,9 @@ impl Node {
         if let Some(index) = &self.dna {
             index.verify().map_err(|source| NodeError::Index { category: "dna".into(), path: index.dir().to_path_buf(), source })?;
         }
+        for (category, index) in &self.keyed {
+            index.verify().map_err(|source| NodeError::Index { category: category.clone(), path: std::path::PathBuf::new(), source })?;
+        }
         self.ready.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -185,6 +199,7 @@ impl Node {
             .dna
             .iter()
             .map(|index| IndexInfo { category: "dna".into(), records: index.live() as u64, shards: index.shards().len() as u64, verified: self.is_ready() })
+            .chain(self.keyed.iter().map(|(category, index)| IndexInfo { category: category.clone(), records: index.live() as u64, shards: index.stats().shards as u64, verified: self.is_ready() }))
             .collect();
         IndexStatus { node: self.id.clone(), indexes }
     }
@@ -205,6 +220,23 @@ impl Node {
         let results = search(index, &request, access)?;
         let references = returned(&results);
         let body = serde_json::to_vec(&DnaAnswer { node: self.id.clone(), results }).map_err(internal)?;
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references })
+    }
+
+    /// `POST /v1/search/{vehicle|phone|identity}`: hit or no hit, and who
+    /// holds the record, whatever the access (there is nothing more).
+    fn search_keyed(&self, call: &Call) -> Result<Answer, Refusal> {
+        let category = call.param.as_str();
+        if self.directory.access(&call.authority, category) == Access::None {
+            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("{} has no access to the {category} category", call.authority)));
+        }
+        let index = self.keyed.get(category).ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "no_index", format!("this node serves no {category} index")))?;
+        let request = request::key_search(&call.body, self.limits.max_queries, category)?;
+        let keys = request.values.iter().map(|values| values.iter().map(|v| index.key(v)).collect::<Result<Vec<_>, _>>()).collect::<Result<Vec<_>, _>>().map_err(internal)?;
+        let found = index.search_queries(&keys).map_err(internal)?;
+        let results: Vec<KeyResult> = request.names.into_iter().zip(found).map(|(query, hits)| KeyResult { query, hits: hits.into_iter().map(|h| Holder { reference: h.reference, authority: h.authority }).collect() }).collect();
+        let references = results.iter().flat_map(|r| &r.hits).map(|h| Returned { authority: h.authority.clone(), reference: h.reference.clone() }).collect();
+        let body = serde_json::to_vec(&KeyAnswer { node: self.id.clone(), results }).map_err(internal)?;
         Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references })
     }
 
@@ -434,6 +466,7 @@ async fn search_route(State(node): State<Arc<Node>>, param: Result<UrlPath<Strin
     let category = param.map(|p| p.0).unwrap_or_default();
     let work: Work = match category.as_str() {
         "dna" => Node::search_dna,
+        "vehicle" | "phone" | "identity" => Node::search_keyed,
         _ => unserved,
     };
     let exchange = Exchange { route: "/v1/search/{category}", category: known(&category), action: "search", param: category };
@@ -462,7 +495,7 @@ fn known(category: &str) -> String {
 }
 
 fn unserved(_: &Node, _: &Call) -> Result<Answer, Refusal> {
-    Err(Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves searches of the dna category only"))
+    Err(Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves searches of the dna, vehicle, phone and identity categories (batches: dna)"))
 }
 
 async fn ready_route(State(node): State<Arc<Node>>) -> Response {

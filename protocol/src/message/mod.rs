@@ -118,6 +118,81 @@ pub struct DnaAnswer {
     pub results: Vec<DnaResult>,
 }
 
+/// `POST /v1/search/{vehicle|phone|identity}`: exact-key hit/no-hit
+/// queries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeySearch {
+    /// See [`Purpose`].
+    pub purpose: String,
+    /// See [`Purpose`].
+    pub case_reference: String,
+    /// The queries.
+    pub queries: Vec<KeyQuery>,
+}
+
+/// One key-only query: the fields of its category only (`vehicle`: plate
+/// and/or VIN; `phone`: number, with a region for national numbers;
+/// `identity`: family name, given names, date of birth `YYYY-MM-DD`),
+/// normalised by the node as the CSV import does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyQuery {
+    /// The query's name, echoed in its answer.
+    pub query: String,
+    /// Registration plate (vehicle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plate: Option<String>,
+    /// Vehicle identification number (vehicle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vin: Option<String>,
+    /// Telephone number (phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// ISO 3166 region of a national phone number (phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Family name (identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// Given names (identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_names: Option<String>,
+    /// Date of birth, `YYYY-MM-DD` (identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<String>,
+}
+
+/// Who holds a record a key-only query hit: never more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Holder {
+    /// Reference number of the record.
+    pub reference: String,
+    /// The designated authority holding it.
+    pub authority: String,
+}
+
+/// The answer to one key-only query (as `hitdex search vehicle` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyResult {
+    /// The query's name.
+    pub query: String,
+    /// The records hit; empty for no hit.
+    pub hits: Vec<Holder>,
+}
+
+/// The answer of `POST /v1/search/{vehicle|phone|identity}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyAnswer {
+    /// The node that answered.
+    pub node: String,
+    /// One result per query, in input order.
+    pub results: Vec<KeyResult>,
+}
+
 /// `GET /v1/index/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -184,6 +259,17 @@ mod paths {
         (status = 413, description = "Body or query count over the limit", body = ErrorBody),
     ))]
     fn search_dna() {}
+
+    /// Search a key-only index (`vehicle`, `phone`, `identity`): exact
+    /// hit/no-hit on normalised keys. Signed.
+    #[utoipa::path(post, path = "/v1/search/{category}", params(("category" = String, Path, description = "vehicle, phone or identity")), request_body = KeySearch, responses(
+        (status = 200, description = "One result per query", body = KeyAnswer),
+        (status = 400, description = "Malformed JSON, a field of another category, a value that does not normalise", body = ErrorBody),
+        (status = 401, description = "Signature refused", body = ErrorBody),
+        (status = 403, description = "No access to this category", body = ErrorBody),
+        (status = 404, description = "No index of this category on this node", body = ErrorBody),
+    ))]
+    fn search_keyed() {}
 
     /// Search the DNA index with NDJSON: a [`DnaBatchHeader`] line, then
     /// one [`DnaQuery`] per line; the answer is one [`DnaResult`] per line.
@@ -253,8 +339,8 @@ mod paths {
     #[derive(OpenApi)]
     #[openapi(
         info(title = "Hitdex node", description = "Hit/no-hit searches and information demands between competent authorities (SPEC section 6)."),
-        paths(search_dna, batch_dna, index_status, healthz, readyz, metrics, openapi, demand_create, demand_list, demand_get, demand_answer, demand_submit, demand_decide),
-        components(schemas(Purpose, DnaSearch, DnaBatchHeader, DnaQuery, DnaResult, DnaHit, DnaAnswer, IndexStatus, IndexInfo, ErrorBody, ErrorDetail, DemandForm, DemandReply, AuthorisationSubmission, AuthorisationDecision, Demand, DemandList, DemandFilter))
+        paths(search_dna, search_keyed, batch_dna, index_status, healthz, readyz, metrics, openapi, demand_create, demand_list, demand_get, demand_answer, demand_submit, demand_decide),
+        components(schemas(Purpose, KeySearch, KeyQuery, KeyResult, Holder, KeyAnswer, DnaSearch, DnaBatchHeader, DnaQuery, DnaResult, DnaHit, DnaAnswer, IndexStatus, IndexInfo, ErrorBody, ErrorDetail, DemandForm, DemandReply, AuthorisationSubmission, AuthorisationDecision, Demand, DemandList, DemandFilter))
     )]
     pub(super) struct Api;
 }
