@@ -403,7 +403,10 @@ fn internal(e: impl std::fmt::Display) -> Refusal {
 fn search(index: &Index, request: &DnaRequest, access: Access) -> Result<Vec<DnaResult>, Refusal> {
     let (profiles, params) = (&request.profiles, &request.params);
     let searchable: Vec<Profile> = profiles.iter().filter(|p| request::is_searchable(p, params.min_loci)).cloned().collect();
-    let mut found = if searchable.len() == 1 { vec![index.search(&searchable[0], params).map_err(internal)?] } else { index.search_batch(&searchable, params, &|_| {}).map_err(internal)? }.into_iter();
+    // One query runs on this (blocking-pool) thread: the node runs many
+    // requests at once, so fanning a query out to the thread pool would
+    // only add hand-offs.
+    let mut found = if searchable.len() == 1 { vec![index.search_here(&searchable[0], params).map_err(internal)?] } else { index.search_batch(&searchable, params, &|_| {}).map_err(internal)? }.into_iter();
     let answers: Vec<Vec<hitdex_engine::dna::Hit>> = profiles.iter().map(|p| if request::is_searchable(p, params.min_loci) { found.next().unwrap_or_default() } else { Vec::new() }).collect();
     Ok(profiles
         .iter()
