@@ -368,6 +368,8 @@ fn an_information_demand_goes_through_authorisation_to_an_answer_and_survives_a_
     assert_eq!((status, e["error"]["code"].as_str()), (422, Some("invalid_input")));
     assert!(e["error"]["message"].as_str().unwrap().contains("requesting_authority.email"), "{e}");
     assert_eq!(exchange(&server, &node_key, &nl, "NL-NFI", "GET", &at(""), "").0, 404, "NL-NFI neither sent nor must answer it");
+    let (status, e) = exchange(&server, &node_key, &nl, "NL-NFI", "POST", "/v1/demands", &form.replace("FR-2026-77", "NL-1"));
+    assert_eq!((status, e["error"]["code"].as_str()), (403, Some("forbidden")), "NL-NFI has no access to DNA: {e}");
     assert_eq!(exchange(&server, &node_key, &fr, "FR-PTS", "POST", &at("/answer"), r#"{"outcome":"forward","competent_authority":"X"}"#).0, 403);
 
     // Evidence use needs a judicial authorisation first.

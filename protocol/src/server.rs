@@ -259,11 +259,16 @@ impl Node {
         Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new() })
     }
 
-    /// `POST /v1/demands`: any authority of the directory may send one.
+    /// `POST /v1/demands`: an authority may ask for data of the categories
+    /// it has access to, from another authority of the directory.
     fn demand_create(&self, call: &Call) -> Result<Answer, Refusal> {
         let form: DemandForm = demand::parse_json(&call.body)?;
         if self.directory.authority(&form.designated_authority).is_none() || form.designated_authority == call.authority {
             return Err(Refusal::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", format!("designated_authority {:?} must be another authority of the directory", form.designated_authority)));
+        }
+        // Deny by default: data of a category only to an authority with access to it.
+        if let Some(c) = form.data_categories.iter().find(|c| self.directory.access(&call.authority, c.as_str()) == Access::None) {
+            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("{} has no access to the {} category", call.authority, c.as_str())));
         }
         let d = self.demands.create(form, &call.authority)?;
         Ok(demand_answer(&d, serde_json::to_vec(&d).map_err(internal)?))
