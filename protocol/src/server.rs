@@ -436,17 +436,31 @@ fn search(index: &Index, request: &DnaRequest, access: Access) -> Result<Vec<Dna
         .collect())
 }
 
+/// The handler of a signed route: `pick` turns the path parameter (a
+/// category, a demand id; empty when the route has none) into the audit
+/// log's category and the work to run.
+macro_rules! signed_route {
+    ($route:expr, $action:expr, $pick:expr) => {
+        |State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body| async move {
+            let param = param.map(|p| p.0).unwrap_or_default();
+            let pick: fn(&str) -> (String, Work) = $pick;
+            let (category, work) = pick(&param);
+            signed(node, Exchange { route: $route, category, action: $action, param }, method, uri, headers, body, work).await
+        }
+    };
+}
+
 /// The routes, for [`serve`] and for tests that drive the service in-process.
 pub fn router(node: Arc<Node>) -> Router {
     Router::new()
-        .route("/v1/search/{category}", post(search_route))
-        .route("/v1/batch/{category}", post(batch_route))
-        .route("/v1/index/status", get(status_route))
-        .route("/v1/demands", post(demand_create_route).get(demand_list_route))
-        .route("/v1/demands/{id}", get(demand_get_route))
-        .route("/v1/demands/{id}/answer", post(demand_answer_route))
-        .route("/v1/demands/{id}/authorisation", post(demand_submit_route))
-        .route("/v1/demands/{id}/decision", post(demand_decide_route))
+        .route("/v1/search/{category}", post(signed_route!("/v1/search/{category}", "search", |c| (known(c), search_work(c)))))
+        .route("/v1/batch/{category}", post(signed_route!("/v1/batch/{category}", "batch", |c| (known(c), if c == "dna" { Node::batch_dna } else { unserved }))))
+        .route("/v1/index/status", get(signed_route!("/v1/index/status", "status", |_| (String::new(), Node::status))))
+        .route("/v1/demands", post(signed_route!("/v1/demands", "demand", |_| demand(Node::demand_create))).get(signed_route!("/v1/demands", "list", |_| demand(Node::demand_list))))
+        .route("/v1/demands/{id}", get(signed_route!("/v1/demands/{id}", "read", |_| demand(Node::demand_get))))
+        .route("/v1/demands/{id}/answer", post(signed_route!("/v1/demands/{id}/answer", "answer", |_| demand(Node::demand_answer))))
+        .route("/v1/demands/{id}/authorisation", post(signed_route!("/v1/demands/{id}/authorisation", "authorisation", |_| demand(Node::demand_submit))))
+        .route("/v1/demands/{id}/decision", post(signed_route!("/v1/demands/{id}/decision", "decision", |_| demand(Node::demand_decide))))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready_route))
         .route("/metrics", get(metrics_route))
@@ -454,6 +468,29 @@ pub fn router(node: Arc<Node>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(node)
+}
+
+
+fn search_work(category: &str) -> Work {
+    match category {
+        "dna" => Node::search_dna,
+        "vehicle" | "phone" | "identity" => Node::search_keyed,
+        _ => unserved,
+    }
+}
+
+fn demand(work: Work) -> (String, Work) {
+    ("demand".to_string(), work)
+}
+
+/// `category` if it is one of SPEC's, else empty: the audit log records
+/// no text an unauthenticated client made up.
+fn known(category: &str) -> String {
+    if crate::directory::CATEGORIES.contains(&category) { category.to_string() } else { String::new() }
+}
+
+fn unserved(_: &Node, _: &Call) -> Result<Answer, Refusal> {
+    Err(Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves searches of the dna, vehicle, phone and identity categories (batches: dna)"))
 }
 
 /// One signed request, as the work behind a route sees it.
@@ -469,42 +506,6 @@ struct Call {
 }
 
 type Work = fn(&Node, &Call) -> Result<Answer, Refusal>;
-
-async fn search_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let category = param.map(|p| p.0).unwrap_or_default();
-    let work: Work = match category.as_str() {
-        "dna" => Node::search_dna,
-        "vehicle" | "phone" | "identity" => Node::search_keyed,
-        _ => unserved,
-    };
-    let exchange = Exchange { route: "/v1/search/{category}", category: known(&category), action: "search", param: category };
-    signed(node, exchange, method, uri, headers, body, work).await
-}
-
-async fn batch_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let category = param.map(|p| p.0).unwrap_or_default();
-    let work: Work = match category.as_str() {
-        "dna" => Node::batch_dna,
-        _ => unserved,
-    };
-    let exchange = Exchange { route: "/v1/batch/{category}", category: known(&category), action: "batch", param: category };
-    signed(node, exchange, method, uri, headers, body, work).await
-}
-
-async fn status_route(State(node): State<Arc<Node>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let exchange = Exchange { route: "/v1/index/status", category: String::new(), action: "status", param: String::new() };
-    signed(node, exchange, method, uri, headers, body, Node::status).await
-}
-
-/// `category` if it is one of SPEC's, else empty: the audit log records
-/// no text an unauthenticated client made up.
-fn known(category: &str) -> String {
-    if crate::directory::CATEGORIES.contains(&category) { category.to_string() } else { String::new() }
-}
-
-fn unserved(_: &Node, _: &Call) -> Result<Answer, Refusal> {
-    Err(Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves searches of the dna, vehicle, phone and identity categories (batches: dna)"))
-}
 
 async fn ready_route(State(node): State<Arc<Node>>) -> Response {
     if node.is_ready() {
@@ -540,40 +541,6 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
     *r.status_mut() = status;
     r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON));
     r
-}
-
-async fn demand_create_route(State(node): State<Arc<Node>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let exchange = Exchange { route: "/v1/demands", category: "demand".into(), action: "demand", param: String::new() };
-    signed(node, exchange, method, uri, headers, body, Node::demand_create).await
-}
-
-async fn demand_list_route(State(node): State<Arc<Node>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let exchange = Exchange { route: "/v1/demands", category: "demand".into(), action: "list", param: String::new() };
-    signed(node, exchange, method, uri, headers, body, Node::demand_list).await
-}
-
-async fn demand_get_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let id = param.map(|p| p.0).unwrap_or_default();
-    let exchange = Exchange { route: "/v1/demands/{id}", category: "demand".into(), action: "read", param: id };
-    signed(node, exchange, method, uri, headers, body, Node::demand_get).await
-}
-
-async fn demand_answer_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let id = param.map(|p| p.0).unwrap_or_default();
-    let exchange = Exchange { route: "/v1/demands/{id}/answer", category: "demand".into(), action: "answer", param: id };
-    signed(node, exchange, method, uri, headers, body, Node::demand_answer).await
-}
-
-async fn demand_submit_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let id = param.map(|p| p.0).unwrap_or_default();
-    let exchange = Exchange { route: "/v1/demands/{id}/authorisation", category: "demand".into(), action: "authorisation", param: id };
-    signed(node, exchange, method, uri, headers, body, Node::demand_submit).await
-}
-
-async fn demand_decide_route(State(node): State<Arc<Node>>, param: Result<UrlPath<String>, PathRejection>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let id = param.map(|p| p.0).unwrap_or_default();
-    let exchange = Exchange { route: "/v1/demands/{id}/decision", category: "demand".into(), action: "decision", param: id };
-    signed(node, exchange, method, uri, headers, body, Node::demand_decide).await
 }
 
 /// Where a request's work stands, between the handler and the job.
