@@ -209,8 +209,10 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
     let r = server.request("POST", "/v1/search/dna", &headers, body);
     assert_eq!((r.status, r.code(&node_key, "replay-me")), (401, "replayed".into()));
     // A body changed after signing.
+    let h = signature::sign_request(&de, &claim("XX-NODE", "changed"), "POST", "/v1/search/dna", body);
+    let headers = [("content-digest", h.content_digest.as_str()), ("signature-input", &h.signature_input), ("signature", &h.signature)];
     let r = server.request("POST", "/v1/search/dna", &headers, &body[..body.len() - 1]);
-    assert_eq!((r.status, r.code(&node_key, "replay-me")), (401, "digest_mismatch".into()));
+    assert_eq!((r.status, r.code(&node_key, "changed")), (401, "digest_mismatch".into()));
     // Unauthorised: NL-NFI has no access to DNA.
     let (r, nonce) = server.signed(&nl, "NL-NFI", "/v1/search/dna", body, 0);
     assert_eq!((r.status, r.code(&node_key, &nonce)), (403, "forbidden".into()));

@@ -610,31 +610,40 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
             }
         }
     };
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            let refusal = Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body is over the limit of {limit} bytes"));
-            return (None, Err(refused(Digest::of(b""), refusal).await));
-        }
-        Err(e) => return (None, Err(refused(Digest::of(b""), Refusal::bad("unreadable_body", e.to_string())).await)),
-    };
-    let digest = Digest::of(&bytes);
+    // Who signed, when, for which node, and the nonce: all from the
+    // headers, before a byte of the body is read, so that no one without a
+    // key can make the node buffer bodies.
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let received = Received { content_digest: header("content-digest"), signature_input: header("signature-input"), signature: header("signature") };
-    let claim = match signature::check_request(method.as_str(), uri.path_and_query().map_or(uri.path(), |t| t.as_str()), &bytes, received, |id| node.directory.authority(id).map(|a| a.key)) {
+    let target = uri.path_and_query().map_or(uri.path(), |t| t.as_str());
+    let unread = Digest::of(b"");
+    let claim = match signature::check_request_headers(method.as_str(), target, received, |id| node.directory.authority(id).map(|a| a.key)) {
         Ok(claim) => claim,
-        Err(e) => return (None, Err(refused(digest, e.into()).await)),
+        Err(e) => return (None, Err(refused(unread, e.into()).await)),
     };
     if claim.node != node.id {
-        return (Some(claim.nonce), Err(refused(digest, SignatureError::WrongNode(claim.node).into()).await));
+        return (Some(claim.nonce), Err(refused(unread, SignatureError::WrongNode(claim.node).into()).await));
     }
     if let Err(e) = node.verifier.admit(&claim, node.clock.now_ms() / 1000) {
+        return (Some(claim.nonce), Err(refused(unread, e.into()).await));
+    }
+    let timeout = Duration::from_millis(node.limits.request_timeout_ms);
+    let bytes = match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            let refusal = Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body is over the limit of {limit} bytes"));
+            return (Some(claim.nonce), Err(refused(unread, refusal).await));
+        }
+        Ok(Err(e)) => return (Some(claim.nonce), Err(refused(unread, Refusal::bad("unreadable_body", e.to_string())).await)),
+        Err(_) => return (Some(claim.nonce), Err(refused(unread, Refusal::bad("slow_body", format!("the body did not arrive within {} ms", timeout.as_millis()))).await)),
+    };
+    let digest = Digest::of(&bytes);
+    if let Err(e) = signature::check_digest(&bytes, received) {
         return (Some(claim.nonce), Err(refused(digest, e.into()).await));
     }
     let (task_node, authority) = (Arc::clone(node), claim.keyid.clone());
     let (category, action, route, param) = (exchange.category.clone(), exchange.action, exchange.route, exchange.param.clone());
     let query = uri.query().unwrap_or_default().to_string();
-    let timeout = Duration::from_millis(node.limits.request_timeout_ms);
     let timed_out = move || Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", format!("no answer within {} ms", timeout.as_millis()));
     // Whether the handler gave up waiting: the job logs what the partner
     // was actually told, decided under this lock.

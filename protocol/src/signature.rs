@@ -192,11 +192,39 @@ pub struct Received<'a> {
 /// # Errors
 /// [`SignatureError`] saying what is wrong.
 pub fn check_request(method: &str, target: &str, body: &[u8], received: Received<'_>, key_of: impl FnOnce(&str) -> Option<VerifyingKey>) -> Result<Claim, SignatureError> {
-    let (digest, params, signer, signature) = parse(body, received, REQUEST_COMPONENTS)?;
+    let claim = check_request_headers(method, target, received, key_of)?;
+    check_digest(body, received)?;
+    Ok(claim)
+}
+
+/// [`check_request`] without the body: the signature covers the
+/// `Content-Digest` header, so the node checks who signed before it reads
+/// a byte of the body, then [`check_digest`] once it has.
+///
+/// # Errors
+/// [`SignatureError`] saying what is wrong.
+pub fn check_request_headers(method: &str, target: &str, received: Received<'_>, key_of: impl FnOnce(&str) -> Option<VerifyingKey>) -> Result<Claim, SignatureError> {
+    let (digest, params, signer, signature) = parse(received, REQUEST_COMPONENTS)?;
     let key = key_of(&signer.keyid).ok_or_else(|| SignatureError::UnknownAuthority(signer.keyid.clone()))?;
     let base = request_base(method, target, digest, params);
     key.verify(base.as_bytes(), &signature).map_err(|_| SignatureError::Invalid(signer.keyid.clone()))?;
     Ok(signer)
+}
+
+/// Whether `body` is the one the `Content-Digest` header names.
+///
+/// # Errors
+/// [`SignatureError::Missing`], [`SignatureError::DigestMismatch`], or
+/// [`SignatureError::Malformed`] for another digest algorithm.
+pub fn check_digest(body: &[u8], received: Received<'_>) -> Result<(), SignatureError> {
+    let digest = received.content_digest.ok_or(SignatureError::Missing("Content-Digest"))?;
+    if digest == content_digest(body) {
+        Ok(())
+    } else if digest.starts_with("blake3=:") {
+        Err(SignatureError::DigestMismatch)
+    } else {
+        Err(SignatureError::Malformed { header: "Content-Digest", problem: "expected blake3=:<base64>:".into() })
+    }
 }
 
 /// Checks a node's answer: digest, signature with the node's `key`, and
@@ -205,7 +233,8 @@ pub fn check_request(method: &str, target: &str, body: &[u8], received: Received
 /// # Errors
 /// [`SignatureError`] saying what is wrong.
 pub fn check_response(status: u16, body: &[u8], received: Received<'_>, key: &VerifyingKey, nonce: &str) -> Result<Claim, SignatureError> {
-    let (digest, params, signer, signature) = parse(body, received, RESPONSE_COMPONENTS)?;
+    check_digest(body, received)?;
+    let (digest, params, signer, signature) = parse(received, RESPONSE_COMPONENTS)?;
     let base = response_base(status, digest, params);
     key.verify(base.as_bytes(), &signature).map_err(|_| SignatureError::Invalid(signer.keyid.clone()))?;
     if signer.nonce != nonce {
@@ -214,18 +243,11 @@ pub fn check_response(status: u16, body: &[u8], received: Received<'_>, key: &Ve
     Ok(signer)
 }
 
-/// The digest, the signature parameters' text, what they say, and the signature.
-fn parse<'a>(body: &[u8], received: Received<'a>, components: &str) -> Result<(&'a str, &'a str, Claim, Signature), SignatureError> {
+/// The digest header, the signature parameters' text, what they say, and the signature.
+fn parse<'a>(received: Received<'a>, components: &str) -> Result<(&'a str, &'a str, Claim, Signature), SignatureError> {
     let digest = received.content_digest.ok_or(SignatureError::Missing("Content-Digest"))?;
     let input = received.signature_input.ok_or(SignatureError::Missing("Signature-Input"))?;
     let signature = received.signature.ok_or(SignatureError::Missing("Signature"))?;
-    if digest != content_digest(body) {
-        return Err(if digest.starts_with("blake3=:") {
-            SignatureError::DigestMismatch
-        } else {
-            SignatureError::Malformed { header: "Content-Digest", problem: "expected blake3=:<base64>:".into() }
-        });
-    }
     let malformed = |header, problem: &str| SignatureError::Malformed { header, problem: problem.to_string() };
     let params = input
         .strip_prefix(LABEL)
