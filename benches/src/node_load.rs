@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use hitdex_engine::dna::Profile;
-use hitdex_protocol::client::{dna_query, Client, ClientError};
+use hitdex_protocol::client::{dna_query, Client};
 use hitdex_protocol::message::DnaSearch;
 
 /// What to send.
@@ -91,7 +91,7 @@ pub async fn run(client: Arc<Client>, load: &Load) -> LoadReport {
                     Err(e) => {
                         mine.failed += 1;
                         if mine.first_failure.is_none() {
-                            mine.first_failure = Some(describe(&e));
+                            mine.first_failure = Some(e.to_string());
                         }
                     }
                 }
@@ -116,10 +116,6 @@ pub async fn run(client: Arc<Client>, load: &Load) -> LoadReport {
     report.seconds = started.elapsed().as_secs_f64();
     report.latencies.sort_by(f64::total_cmp);
     report
-}
-
-fn describe(e: &ClientError) -> String {
-    e.to_string()
 }
 
 /// A `hitdex serve` child process on a free loopback port, stopped
