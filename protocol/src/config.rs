@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Why a configuration file could not be read.
+/// Why a configuration file (`node.toml`, `client.toml`, the directory of
+/// authorities) could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.

@@ -31,6 +31,7 @@ use std::path::Path;
 use ed25519_dalek::VerifyingKey;
 use serde::Deserialize;
 
+use crate::config::ConfigError;
 use crate::keys;
 
 /// The categories of SPEC section 2.
@@ -100,27 +101,6 @@ pub struct Directory {
     contact_points: BTreeMap<String, ContactPoint>,
 }
 
-/// Why a directory could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum DirectoryError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The directory file.
-        path: String,
-        /// The operating system's error.
-        source: std::io::Error,
-    },
-    /// The file is not a valid directory.
-    #[error("{path}: {problem}")]
-    Invalid {
-        /// The directory file.
-        path: String,
-        /// What is wrong, with the line where TOML can tell.
-        problem: String,
-    },
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -186,10 +166,10 @@ impl Directory {
     /// Reads and checks a directory file.
     ///
     /// # Errors
-    /// [`DirectoryError`] naming the file and the entry at fault.
-    pub fn load(path: &Path) -> Result<Directory, DirectoryError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DirectoryError::Io { path: path.display().to_string(), source })?;
-        Directory::parse(&text).map_err(|problem| DirectoryError::Invalid { path: path.display().to_string(), problem })
+    /// [`ConfigError`] naming the file and the entry at fault.
+    pub fn load(path: &Path) -> Result<Directory, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+        Directory::parse(&text).map_err(|problem| ConfigError::Invalid { path: path.display().to_string(), problem })
     }
 
     /// Parses and checks directory text.

@@ -36,7 +36,7 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, Limits, NodeConfig};
 use crate::demand::{self, DemandError, DemandStore};
 use crate::message::demand::{AuthorisationDecision, AuthorisationSubmission, Demand, DemandFilter, DemandForm, DemandList, DemandReply};
-use crate::directory::{Access, Directory, DirectoryError};
+use crate::directory::{Access, Directory};
 use crate::keys::{self, KeyError};
 use crate::message::{DnaAnswer, DnaHit, DnaResult, ErrorBody, Holder, IndexInfo, IndexStatus, KeyAnswer, KeyResult};
 use crate::request::{self, DnaRequest, RequestError};
@@ -46,15 +46,12 @@ use crate::signature::{self, Received, SignatureError, Verifier};
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
-    /// `node.toml` is unreadable or invalid.
+    /// `node.toml` or the directory of authorities is unreadable or invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The node's key is unreadable.
     #[error(transparent)]
     Key(#[from] KeyError),
-    /// The directory of authorities is unreadable or invalid.
-    #[error(transparent)]
-    Directory(#[from] DirectoryError),
     /// The audit log cannot be opened (or is damaged).
     #[error(transparent)]
     Audit(#[from] AuditError),
