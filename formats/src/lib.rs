@@ -4,6 +4,7 @@
 //! so the engine never parses and the command line never formats:
 //!
 //! - [`allele`]: allele text with the import rules of SPEC section 3.
+//! - [`date`]: calendar dates `YYYY-MM-DD`.
 //! - [`dna_csv`]: the DNA CSV of SPEC section 7 (profiles to store, queries),
 //!   read and written in parallel.
 //! - [`fingerprint`]: finger minutiae records (ISO/IEC 19794-2, ANSI INCITS
@@ -16,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod allele;
+pub mod date;
 pub mod dna_csv;
 pub mod fingerprint;
 pub mod keyed;

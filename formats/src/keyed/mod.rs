@@ -272,24 +272,14 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// # Errors
 /// Another form, an impossible date, or one outside that range.
 pub fn date_of_birth(text: &str) -> Result<String, KeyError> {
+    use crate::date::{calendar_date, DateProblem};
     let t = text.trim();
-    let b = t.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
-        return err("date_of_birth", format!("{t:?} is not a date as YYYY-MM-DD (ISO 8601)"));
-    }
-    let (y, m, d): (i64, u32, u32) = (t[0..4].parse().unwrap_or(0), t[5..7].parse().unwrap_or(0), t[8..10].parse().unwrap_or(0));
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in_month = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return err("date_of_birth", format!("{t}: no month {m}")),
+    let (y, m, d) = match calendar_date(t) {
+        Ok((y, m, d)) => (i64::from(y), m, d),
+        Err(DateProblem::Shape) => return err("date_of_birth", format!("{t:?} is not a date as YYYY-MM-DD (ISO 8601)")),
+        Err(DateProblem::Month(m)) => return err("date_of_birth", format!("{t}: no month {m}")),
+        Err(DateProblem::Day(d)) => return err("date_of_birth", format!("{t}: no day {d} in that month")),
     };
-    if d == 0 || d > days_in_month {
-        return err("date_of_birth", format!("{t}: no day {d} in that month"));
-    }
     let today = (hitdex_engine::index::now() / 86_400) as i64;
     let days = days_from_civil(y, m, d);
     if y < 1850 || days > today + 1 {

@@ -362,33 +362,14 @@ fn phone_problem(s: &str) -> Option<&'static str> {
 /// `YYYY-MM-DD`, a date that exists (29 February only in leap years), from
 /// year 1800.
 fn date_problem(s: &str) -> Option<&'static str> {
-    const SHAPE: &str = "is not a date of the form YYYY-MM-DD";
-    let b = s.as_bytes();
-    let shaped = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !shaped {
-        return Some(SHAPE);
+    use hitdex_formats::date::{calendar_date, DateProblem};
+    match calendar_date(s) {
+        Err(DateProblem::Shape) => Some("is not a date of the form YYYY-MM-DD"),
+        Err(DateProblem::Month(_)) => Some("is not a date: the month must be 01 to 12"),
+        Err(DateProblem::Day(_)) => Some("is not a date: that month has no such day"),
+        Ok((year, _, _)) if year < 1800 => Some("is not a plausible date of birth: the year is before 1800"),
+        Ok(_) => None,
     }
-    // The shape check guarantees these parse: ten bytes, digits where read.
-    let number = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
-    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Some("is not a date: the month must be 01 to 12"),
-    };
-    if day == 0 || day > days {
-        return Some("is not a date: that month has no such day");
-    }
-    if year < 1800 {
-        return Some("is not a plausible date of birth: the year is before 1800");
-    }
-    None
 }
 
 #[cfg(test)]
