@@ -404,12 +404,13 @@ fn internal(e: impl std::fmt::Display) -> Refusal {
 /// constrain enough loci ([`request::is_searchable`]) gets no hits.
 fn search(index: &Index, request: &DnaRequest, access: Access) -> Result<Vec<DnaResult>, Refusal> {
     let (profiles, params) = (&request.profiles, &request.params);
-    let searchable: Vec<Profile> = profiles.iter().filter(|p| request::is_searchable(p, params.min_loci)).cloned().collect();
+    let searchable: Vec<bool> = profiles.iter().map(|p| request::is_searchable(p, params.min_loci)).collect();
+    let asked: Vec<Profile> = profiles.iter().zip(&searchable).filter(|(_, &s)| s).map(|(p, _)| p.clone()).collect();
     // One query runs on this (blocking-pool) thread: the node runs many
     // requests at once, so fanning a query out to the thread pool would
     // only add hand-offs.
-    let mut found = if searchable.len() == 1 { vec![index.search_here(&searchable[0], params).map_err(internal)?] } else { index.search_batch(&searchable, params, &|_| {}).map_err(internal)? }.into_iter();
-    let answers: Vec<Vec<hitdex_engine::dna::Hit>> = profiles.iter().map(|p| if request::is_searchable(p, params.min_loci) { found.next().unwrap_or_default() } else { Vec::new() }).collect();
+    let mut found = if asked.len() == 1 { vec![index.search_here(&asked[0], params).map_err(internal)?] } else { index.search_batch(&asked, params, &|_| {}).map_err(internal)? }.into_iter();
+    let answers: Vec<Vec<hitdex_engine::dna::Hit>> = searchable.iter().map(|&s| if s { found.next().unwrap_or_default() } else { Vec::new() }).collect();
     Ok(profiles
         .iter()
         .zip(answers)
@@ -634,8 +635,10 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
         Ok(Err(e)) => return (Some(claim.nonce), Err(refused(unread, Refusal::bad("unreadable_body", e.to_string())).await)),
         Err(_) => return (Some(claim.nonce), Err(refused(unread, Refusal::bad("slow_body", format!("the body did not arrive within {} ms", timeout.as_millis()))).await)),
     };
-    let digest = Digest::of(&bytes);
-    if let Err(e) = signature::check_digest(&bytes, received) {
+    // One hash of the body serves the signed digest and the audit log.
+    let hash = blake3::hash(&bytes);
+    let digest = Digest(*hash.as_bytes());
+    if let Err(e) = signature::check_hash(&hash, received) {
         return (Some(claim.nonce), Err(refused(digest, e.into()).await));
     }
     let (task_node, authority) = (Arc::clone(node), claim.keyid.clone());

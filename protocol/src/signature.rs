@@ -127,7 +127,11 @@ impl SignatureError {
 
 /// `blake3=:<base64>:` of `body`.
 pub fn content_digest(body: &[u8]) -> String {
-    format!("blake3=:{}:", STANDARD.encode(blake3::hash(body).as_bytes()))
+    header_value(&blake3::hash(body))
+}
+
+fn header_value(hash: &blake3::Hash) -> String {
+    format!("blake3=:{}:", STANDARD.encode(hash.as_bytes()))
 }
 
 /// A fresh random nonce (128 bits, base64url).
@@ -217,8 +221,16 @@ pub fn check_request_headers(method: &str, target: &str, received: Received<'_>,
 /// [`SignatureError::Missing`], [`SignatureError::DigestMismatch`], or
 /// [`SignatureError::Malformed`] for another digest algorithm.
 pub fn check_digest(body: &[u8], received: Received<'_>) -> Result<(), SignatureError> {
+    check_hash(&blake3::hash(body), received)
+}
+
+/// [`check_digest`] for a body whose BLAKE3 hash is already known.
+///
+/// # Errors
+/// As [`check_digest`].
+pub fn check_hash(hash: &blake3::Hash, received: Received<'_>) -> Result<(), SignatureError> {
     let digest = received.content_digest.ok_or(SignatureError::Missing("Content-Digest"))?;
-    if digest == content_digest(body) {
+    if digest == header_value(hash) {
         Ok(())
     } else if digest.starts_with("blake3=:") {
         Err(SignatureError::DigestMismatch)
