@@ -9,7 +9,7 @@ use hitdex_engine::dna::{brute_force, Hit, HitQuality, MatchParams, Profile};
 use hitdex_engine::index::Index;
 use hitdex_formats::dna_csv::{self, Mode};
 
-use crate::memory;
+use crate::resources;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -197,7 +197,7 @@ pub fn run(cfg: &Config, progress: &dyn Progress) -> Result<Report, BenchError> 
     r.index_bytes = index.stats().bytes;
     drop(index);
 
-    memory::reset_peak();
+    resources::reset_peak();
     let mut opens = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
@@ -251,14 +251,14 @@ pub fn run(cfg: &Config, progress: &dyn Progress) -> Result<Report, BenchError> 
         });
         r.moonshot = Some((n, s, HitCounts::of(&found?)));
     }
-    r.search_peak_rss = memory::peak_rss();
+    r.search_peak_rss = resources::peak_rss();
 
     let check = cfg.check.min(queries.len());
     let (checked, _) = timed(progress, "brute-force check", Some(check as u64), || {
         check_brute_force(&db, &queries[..check], &answers[..check], &cfg.params)
     });
     r.checked = checked?;
-    r.peak_rss = memory::peak_rss();
+    r.peak_rss = resources::peak_rss();
     Ok(r)
 }
 

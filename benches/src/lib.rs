@@ -11,5 +11,5 @@
 pub mod dna;
 pub mod fingerprint;
 pub mod fingerprint_search;
-pub mod memory;
+pub mod resources;
 pub mod node_load;

@@ -2,19 +2,19 @@
 //! loopback, as partner countries' gateways would send them.
 //!
 //! `connections` clients each send one signed single-query search at a
-//! time (HTTP/1.1 keep-alive) until `requests` have been sent; each
-//! request is signed just before it is sent and each answer's signature is
-//! checked, so the client's cryptography runs on the same two cores as the
-//! node's. Every request is accounted for: answered 200, refused (by
-//! status), or failed (no answer).
+//! time (HTTP/1.1 keep-alive) until `requests` have been sent. Every
+//! request is accounted for: answered 200, refused (by status), or failed
+//! (no answer, or one whose signature does not verify).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use hitdex_engine::dna::Profile;
-use hitdex_protocol::client::{dna_query, Client};
+use hitdex_protocol::client::{dna_query, Client, ClientError, Prepared, Reply, Unverified};
+use rayon::prelude::*;
+
+use crate::resources;
 use hitdex_protocol::message::DnaSearch;
 
 /// What to send.
@@ -44,6 +44,9 @@ pub struct LoadReport {
     pub seconds: f64,
     /// Latency of every answered request, seconds, sorted.
     pub latencies: Vec<f64>,
+    /// CPU seconds the node (if its process id was given) and this
+    /// process used while requests were being sent.
+    pub cpu: (Option<f64>, Option<f64>),
 }
 
 impl LoadReport {
@@ -54,68 +57,77 @@ impl LoadReport {
 }
 
 /// Sends `load` through `client` (one per authority; shared by the tasks).
-pub async fn run(client: Arc<Client>, load: &Load) -> LoadReport {
-    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
-        load.queries
-            .iter()
-            .map(|q| {
-                let search = DnaSearch { purpose: "load test".into(), case_reference: "BENCH-1".into(), queries: vec![dna_query(q)], min_loci: 6, exact_microvariants: false };
-                serde_json::to_vec(&search).unwrap_or_default()
-            })
-            .collect(),
-    );
-    let next = Arc::new(AtomicUsize::new(0));
-    let report = Arc::new(Mutex::new(LoadReport::default()));
+///
+/// Every request is signed before the clock starts and every answer's
+/// signature is checked after it stops (all of them, on both cores), so
+/// that the two cores the node shares with this generator go to the node
+/// during the run, as they would with a separate load tool; the signatures
+/// must therefore stay within the node's window (60 s by default) from the
+/// first request's signing to the last one's arrival.
+///
+/// # Errors
+/// If a request cannot be built.
+pub async fn run(client: Arc<Client>, load: &Load, node_pid: Option<u32>) -> Result<LoadReport, ClientError> {
+    let bodies: Vec<Vec<u8>> = load
+        .queries
+        .iter()
+        .map(|q| {
+            let search = DnaSearch { purpose: "load test".into(), case_reference: "BENCH-1".into(), queries: vec![dna_query(q)], min_loci: 6, exact_microvariants: false };
+            serde_json::to_vec(&search).unwrap_or_default()
+        })
+        .collect();
+    if bodies.is_empty() {
+        return Ok(LoadReport::default());
+    }
+    let prepared: Vec<Prepared> = (0..load.requests).into_par_iter().map(|i| client.prepare(client.node(), "POST", "/v1/search/dna", bodies[i % bodies.len()].clone())).collect::<Result<_, _>>()?;
+    let queue = Arc::new(Mutex::new(prepared.into_iter()));
+    let cpu = || (node_pid.and_then(|p| resources::cpu_seconds(Some(p))), resources::cpu_seconds(None));
+    let cpu_before = cpu();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..load.connections {
-        let (client, bodies, next, report, total) = (Arc::clone(&client), Arc::clone(&bodies), Arc::clone(&next), Arc::clone(&report), load.requests);
+        let (client, queue) = (Arc::clone(&client), Arc::clone(&queue));
         tasks.push(tokio::spawn(async move {
-            let mut mine = LoadReport::default();
+            let mut answers = Vec::new();
             loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total || bodies.is_empty() {
-                    break;
-                }
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some(request) = next else { break };
                 let t = Instant::now();
-                match client.send("POST", "/v1/search/dna", bodies[i % bodies.len()].clone()).await {
-                    Ok(reply) => {
-                        mine.latencies.push(t.elapsed().as_secs_f64());
-                        if reply.status == 200 {
-                            mine.ok += 1;
-                            mine.hits += reply.body.windows(12).filter(|w| w == b"\"reference\":").count() as u64;
-                        } else {
-                            *mine.refused.entry(reply.status).or_default() += 1;
-                        }
-                    }
-                    Err(e) => {
-                        mine.failed += 1;
-                        if mine.first_failure.is_none() {
-                            mine.first_failure = Some(e.to_string());
-                        }
-                    }
-                }
+                let answer = client.transmit(request).await;
+                answers.push((t.elapsed().as_secs_f64(), answer));
             }
-            let mut all = report.lock().unwrap_or_else(|e| e.into_inner());
-            all.ok += mine.ok;
-            all.hits += mine.hits;
-            all.failed += mine.failed;
-            if all.first_failure.is_none() {
-                all.first_failure = mine.first_failure;
-            }
-            for (status, n) in mine.refused {
-                *all.refused.entry(status).or_default() += n;
-            }
-            all.latencies.extend(mine.latencies);
+            answers
         }));
     }
+    let mut answers = Vec::with_capacity(load.requests);
     for t in tasks {
-        let _ = t.await;
+        answers.extend(t.await.unwrap_or_default());
     }
-    let mut report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    report.seconds = started.elapsed().as_secs_f64();
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_after = cpu();
+    let used = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
+    // Trust only what verifies.
+    let checked: Vec<(f64, Result<Reply, ClientError>)> = answers.into_par_iter().map(|(latency, answer)| (latency, answer.and_then(Unverified::verify))).collect();
+    let mut report = LoadReport { seconds, cpu: (used(cpu_before.0, cpu_after.0), used(cpu_before.1, cpu_after.1)), ..LoadReport::default() };
+    for (latency, answer) in checked {
+        match answer {
+            Ok(reply) => {
+                report.latencies.push(latency);
+                if reply.status == 200 {
+                    report.ok += 1;
+                    report.hits += reply.body.windows(12).filter(|w| w == b"\"reference\":").count() as u64;
+                } else {
+                    *report.refused.entry(reply.status).or_default() += 1;
+                }
+            }
+            Err(e) => {
+                report.failed += 1;
+                report.first_failure.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
     report.latencies.sort_by(f64::total_cmp);
-    report
+    Ok(report)
 }
 
 /// A `hitdex serve` child process on a free loopback port, stopped
@@ -124,6 +136,13 @@ pub struct Served {
     child: std::process::Child,
     /// Its address, `http://127.0.0.1:PORT`.
     pub url: String,
+}
+
+impl Served {
+    /// The node's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Served {

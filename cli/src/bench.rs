@@ -10,7 +10,7 @@ use clap::{Args as ClapArgs, Subcommand};
 use hitdex_benches::dna::{self, Config, Progress as _, Report};
 use hitdex_benches::dna::percentile;
 use hitdex_benches::fingerprint_search::{SearchBench, SearchReport};
-use hitdex_benches::memory;
+use hitdex_benches::resources;
 use hitdex_engine::dna::MatchParams;
 
 use crate::generate::FrequencyArgs;
@@ -193,7 +193,7 @@ impl FingerprintArgs {
         };
         let report = bench.run(&dir, &|name| next(Some(name)));
         next(None);
-        Ok((report?, memory::peak_rss()))
+        Ok((report?, resources::peak_rss()))
     }
 }
 
@@ -335,8 +335,9 @@ fn bench_node(a: &NodeArgs) -> Result<()> {
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
-        let warm = node_load::run(client.clone(), &Load { queries: queries.clone(), requests: 2_000, connections: a.connections }).await;
-        Ok((polls, warm, node_load::run(client.clone(), &Load { queries, requests: a.requests, connections: a.connections }).await))
+        let warm = node_load::run(client.clone(), &Load { queries: queries.clone(), requests: 2_000, connections: a.connections }, None).await?;
+        let report = node_load::run(client.clone(), &Load { queries, requests: a.requests, connections: a.connections }, Some(served.pid())).await?;
+        Ok((polls, warm, report))
     })?;
     let status = served.stop()?;
     // Every request the node answered must be in its audit log, intact.
@@ -351,6 +352,9 @@ fn bench_node(a: &NodeArgs) -> Result<()> {
     println!("| failed (no trusted answer) | {}{} |", report.failed, report.first_failure.as_deref().map(|e| format!(": {e}")).unwrap_or_default());
     println!("| throughput | {:.0} requests/s ({:.2} s) |", report.throughput(), report.seconds);
     println!("| latency p50 / p99 / max | {:.2} / {:.2} / {:.2} ms |", ms(0.5), ms(0.99), ms(1.0));
+    // CPU time per request while requests were sent, of the node and of this load generator.
+    let per_request = |cpu: Option<f64>| cpu.map_or_else(|| "unknown".to_string(), |s| format!("{:.0} µs", 1e6 * s / report.latencies.len().max(1) as f64));
+    println!("| CPU per request: node / load generator | {} / {} |", per_request(report.cpu.0), per_request(report.cpu.1));
     println!("| node exit | {status} |");
     let logged = audit.entries.saturating_sub(before);
     println!("| audit log after the run | verifies; {logged} entries for the {answered} requests answered (with warm-up and readiness checks){} |", if logged == answered { "" } else { ": MISMATCH" });

@@ -73,6 +73,39 @@ pub struct Reply {
     pub body: Bytes,
 }
 
+/// A signed request not yet sent ([`Client::prepare`]).
+pub struct Prepared {
+    request: hyper::Request<Full<Bytes>>,
+    url: String,
+    nonce: String,
+    node_key: ed25519_dalek::VerifyingKey,
+}
+
+/// An answer as received, before its signature is checked.
+pub struct Unverified {
+    /// HTTP status.
+    pub status: u16,
+    body: Bytes,
+    /// Content-Digest, Signature-Input and Signature, if present.
+    signed: [Option<String>; 3],
+    nonce: String,
+    node_key: ed25519_dalek::VerifyingKey,
+}
+
+impl Unverified {
+    /// The answer, if the node's signature over it verifies and echoes the
+    /// request's nonce.
+    ///
+    /// # Errors
+    /// [`ClientError::Unverified`].
+    pub fn verify(self) -> Result<Reply, ClientError> {
+        let [digest, input, sig] = &self.signed;
+        let received = Received { content_digest: digest.as_deref(), signature_input: input.as_deref(), signature: sig.as_deref() };
+        signature::check_response(self.status, &self.body, received, &self.node_key, &self.nonce)?;
+        Ok(Reply { status: self.status, body: self.body })
+    }
+}
+
 /// A client speaking for one authority to one node.
 pub struct Client {
     authority: String,
@@ -108,6 +141,11 @@ impl Client {
         Ok(Client { authority: authority.to_string(), key, node, http, clock: Box::new(SystemClock) })
     }
 
+    /// The node requests go to unless another is named.
+    pub fn node(&self) -> &NodeRef {
+        &self.node
+    }
+
     /// The same client reading time from `clock` (for tests of the window).
     pub fn with_clock(mut self, clock: Box<dyn Clock>) -> Client {
         self.clock = clock;
@@ -128,12 +166,20 @@ impl Client {
     /// # Errors
     /// As [`Client::send`].
     pub async fn send_to(&self, node: &NodeRef, method: &str, path: &str, body: Vec<u8>) -> Result<Reply, ClientError> {
+        self.transmit(self.prepare(node, method, path, body)?).await?.verify()
+    }
+
+    /// Signs a request for `node` now, to send later with
+    /// [`Client::transmit`] (within the node's signature window).
+    ///
+    /// # Errors
+    /// [`ClientError::Url`] or [`ClientError::Transport`] if the request
+    /// cannot be built.
+    pub fn prepare(&self, node: &NodeRef, method: &str, path: &str, body: Vec<u8>) -> Result<Prepared, ClientError> {
         check_url(&node.url)?;
         let claim = Claim { keyid: self.authority.clone(), node: node.id.clone(), created: self.clock.now_ms() / 1000, nonce: signature::nonce() };
         let h = signature::sign_request(&self.key, &claim, method, path, &body);
-        let nonce = claim.nonce;
         let url = format!("{}{path}", node.url.trim_end_matches('/'));
-        let transport = |message: String| ClientError::Transport { url: url.clone(), message };
         let request = hyper::Request::builder()
             .method(method)
             .uri(&url)
@@ -142,18 +188,26 @@ impl Client {
             .header("signature-input", h.signature_input)
             .header("signature", h.signature)
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| transport(e.to_string()))?;
+            .map_err(|e| ClientError::Transport { url: url.clone(), message: e.to_string() })?;
+        Ok(Prepared { request, url, nonce: claim.nonce, node_key: node.key })
+    }
+
+    /// Sends a prepared request and reads the answer, not yet verified.
+    ///
+    /// # Errors
+    /// [`ClientError::Transport`].
+    pub async fn transmit(&self, prepared: Prepared) -> Result<Unverified, ClientError> {
+        let Prepared { request, url, nonce, node_key } = prepared;
+        let transport = |message: String| ClientError::Transport { url: url.clone(), message };
         let response = match tokio::time::timeout(ANSWER_TIMEOUT, self.http.request(request)).await {
             Err(_) => return Err(transport(format!("no answer within {} s", ANSWER_TIMEOUT.as_secs()))),
             Ok(r) => r.map_err(|e| transport(format!("{e} ({})", e.source_text())))?,
         };
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let (digest, input, sig) = (header("content-digest"), header("signature-input"), header("signature"));
+        let signed = [header("content-digest"), header("signature-input"), header("signature")];
         let body = response.into_body().collect().await.map_err(|e| transport(e.to_string()))?.to_bytes();
-        let received = Received { content_digest: digest.as_deref(), signature_input: input.as_deref(), signature: sig.as_deref() };
-        signature::check_response(status, &body, received, &node.key, &nonce)?;
-        Ok(Reply { status, body })
+        Ok(Unverified { status, body, signed, nonce, node_key })
     }
 
     /// Sends, verifies, and turns a refusal into [`ClientError::Refused`].
