@@ -103,10 +103,11 @@
 //! unsynced write but not an earlier one would show as such damage: `open`
 //! reports it rather than guess.)
 //!
-//! `append` blocks for a disk sync: an async server calls it from a blocking
-//! thread (`tokio::task::spawn_blocking`). Batches form only from appends
-//! waiting at the same time: the rate is about the number of concurrent
-//! appenders divided by the time of one `fdatasync`. After a failed write
+//! `append` blocks for a disk sync. An async server instead queues entries
+//! with [`AuditLog::enqueue`] and lets one thread write them
+//! ([`AuditLog::sync_queued`], as [`crate::audit_writer`] does). Batches
+//! form only from entries queued at the same time: the rate is about the
+//! number of concurrent appenders divided by the time of one `fdatasync`. After a failed write
 //! or sync (of the log, or of the head file) the log refuses further
 //! appends: the state of the file's end is then unknown, and retrying
 //! `fdatasync` after a failure is not safe. Reopening it repairs the end
@@ -494,7 +495,7 @@ pub enum AuditError {
 }
 
 impl AuditError {
-    fn io(path: &Path, what: &'static str, source: io::Error) -> AuditError {
+    pub(crate) fn io(path: &Path, what: &'static str, source: io::Error) -> AuditError {
         AuditError::Io { path: path.to_path_buf(), what, source }
     }
 
@@ -570,6 +571,8 @@ pub struct AuditLog {
     state: Mutex<State>,
     /// Signalled whenever a batch is done (written or failed).
     done: Condvar,
+    /// Signalled whenever an entry is queued.
+    queued: Condvar,
 }
 
 /// What appenders share, under `AuditLog::state`.
@@ -691,6 +694,7 @@ impl AuditLog {
             file,
             state: Mutex::new(state),
             done: Condvar::new(),
+            queued: Condvar::new(),
         })
     }
 
@@ -703,6 +707,20 @@ impl AuditLog {
     /// [`AuditError::Io`] if writing or syncing its batch failed, and
     /// [`AuditError::Failed`] for every append after that (reopen the log).
     pub fn append(&self, record: &Record) -> Result<u64, AuditError> {
+        let seq = self.enqueue(record)?;
+        self.sync_through(seq)?;
+        Ok(seq)
+    }
+
+    /// Queues `record`'s entry and returns its sequence number at once; the
+    /// entry is on disk once [`AuditLog::sync_through`] (or
+    /// [`AuditLog::sync_queued`]) has covered it. For callers that must not
+    /// block (an async server, with a writer thread calling `sync_queued`).
+    ///
+    /// # Errors
+    ///
+    /// [`AuditError::TooLarge`]; [`AuditError::Failed`] after a failed write.
+    pub fn enqueue(&self, record: &Record) -> Result<u64, AuditError> {
         let json = record_json(record);
         if json.len() > MAX_LINE - ENTRY_OVERHEAD {
             return Err(AuditError::TooLarge { bytes: json.len() });
@@ -721,9 +739,22 @@ impl AuditLog {
         state.pending.push(b'\n');
         state.chain = hash;
         state.next_seq += 1;
+        self.queued.notify_one();
+        Ok(seq)
+    }
+
+    /// Returns once every entry up to `seq` is on disk, writing the queue
+    /// itself if no other thread is writing.
+    ///
+    /// # Errors
+    ///
+    /// [`AuditError::Io`] if the batch holding `seq` failed;
+    /// [`AuditError::Failed`] after an earlier failure.
+    pub fn sync_through(&self, seq: u64) -> Result<(), AuditError> {
+        let mut state = self.lock();
         loop {
             if state.durable >= seq {
-                return Ok(seq);
+                return Ok(());
             }
             if let Some(cause) = &state.failed {
                 return Err(self.failed(cause));
@@ -741,6 +772,24 @@ impl AuditLog {
             }
             state = self.done.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
+    }
+
+    /// Waits up to `idle` for queued entries, writes them all (as
+    /// [`AuditLog::sync_through`]) and returns the sequence number through
+    /// which entries are on disk: the loop of a writer thread.
+    ///
+    /// # Errors
+    ///
+    /// As [`AuditLog::sync_through`].
+    pub fn sync_queued(&self, idle: std::time::Duration) -> Result<u64, AuditError> {
+        let mut state = self.lock();
+        if state.durable + 1 == state.next_seq {
+            state = self.queued.wait_timeout(state, idle).unwrap_or_else(PoisonError::into_inner).0;
+        }
+        let last = state.next_seq - 1;
+        drop(state);
+        self.sync_through(last)?;
+        Ok(self.lock().durable)
     }
 
     /// Signs a checkpoint of every entry appended so far, durable with them

@@ -17,12 +17,14 @@
 //! - [`client`]: signs requests as one authority and checks the node's
 //!   signed answers.
 //! - [`audit`]: the append-only, hash-chained log of every request, with
-//!   signed checkpoints; what `hitdex audit verify` and `subject` read.
+//!   signed checkpoints; what `hitdex audit verify` and `subject` read;
+//!   [`audit_writer`]: its writer thread, for the async server.
 //! - [`demand`]: information demands after a hit: validation, states,
 //!   deadlines, stored in SQLite.
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod audit_writer;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -7,14 +7,16 @@
 //! signature, the time window and the nonce, then the authority's access
 //! to the category (deny by default), and signs every answer, errors
 //! included. Searches run on tokio's blocking pool (the engine is
-//! synchronous and CPU-bound) under the request timeout. Client faults get
+//! synchronous and CPU-bound) under the request timeout; the audit entry of
+//! every exchange is on disk before its answer leaves
+//! ([`crate::audit_writer`]). Client faults get
 //! a 4xx with `{"error":{"code","message"}}`; a 5xx means the node itself
 //! failed.
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -32,6 +34,7 @@ use hitdex_engine::keyed::KeyIndex;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::audit::{AuditError, AuditLog, Digest, Outcome, Record, Returned};
+use crate::audit_writer::AuditWriter;
 use crate::clock::Clock;
 use crate::config::{ConfigError, Limits, NodeConfig};
 use crate::demand::{self, DemandError, DemandStore};
@@ -83,7 +86,7 @@ pub struct Node {
     keyed: std::collections::BTreeMap<String, KeyIndex>,
     metrics: Metrics,
     ready: AtomicBool,
-    audit: AuditLog,
+    audit: AuditWriter,
     demands: DemandStore,
 }
 
@@ -141,7 +144,8 @@ impl Node {
     pub fn open(config: &NodeConfig, clock: Arc<dyn Clock>) -> Result<Node, NodeError> {
         let key = keys::read_signing(&config.signing_key)?;
         let directory = Directory::load(&config.directory)?;
-        let audit = AuditLog::open(&config.audit_log, key.clone(), Arc::clone(&clock))?;
+        let log = AuditLog::open(&config.audit_log, key.clone(), Arc::clone(&clock))?;
+        let audit = AuditWriter::start(log).map_err(|e| AuditError::io(&config.audit_log, "start the writer thread of", e))?;
         let demands = DemandStore::open_with_policy(&config.demands, Arc::clone(&clock), config.policy)?;
         let dna = match config.indexes.get("dna") {
             Some(path) => Some(Index::open(path).map_err(|source| NodeError::Index { category: "dna".into(), path: path.clone(), source })?),
@@ -343,8 +347,18 @@ impl Node {
             .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the answer's headers could not be built"))
     }
 
+    /// `result`, once the audit log holds its entry; an internal error if
+    /// the entry cannot be written.
+    async fn logged(&self, exchange: &Exchange, requester: String, query_digest: Digest, result: Result<Answer, Refusal>) -> Result<Answer, Refusal> {
+        let record = Node::record(exchange, requester, query_digest, result.as_ref());
+        match self.audit.append(&record).await {
+            Ok(_) => result,
+            Err(e) => Err(internal(format!("audit log: {e}"))),
+        }
+    }
+
     /// The audit record of one exchange.
-    fn record(&self, exchange: &Exchange, requester: String, query_digest: Digest, result: Result<&Answer, &Refusal>) -> Record {
+    fn record(exchange: &Exchange, requester: String, query_digest: Digest, result: Result<&Answer, &Refusal>) -> Record {
         let (purpose, case_reference, references, outcome) = match result {
             Ok(a) => (a.purpose.clone(), a.case_reference.clone(), a.references.clone(), Outcome::Answered { hits: a.references.len().min(u32::MAX as usize) as u32 }),
             Err(r) => (String::new(), String::new(), Vec::new(), Outcome::Refused { status: r.status.as_u16(), code: r.code.to_string() }),
@@ -500,7 +514,7 @@ struct Call {
     /// The query string, if any.
     query: String,
     /// The body.
-    body: Vec<u8>,
+    body: axum::body::Bytes,
 }
 
 type Work = fn(&Node, &Call) -> Result<Answer, Refusal>;
@@ -541,16 +555,6 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
     r
 }
 
-/// Where a request's work stands, between the handler and the job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fate {
-    Running,
-    /// The handler answered 503; the job logs the request as timed out.
-    Abandoned,
-    /// The job's result stands; the handler waits for its log entry.
-    Finished,
-}
-
 /// What a signed request is, for the metrics and the audit log.
 struct Exchange {
     /// The route pattern (a metrics label).
@@ -563,13 +567,14 @@ struct Exchange {
     param: String,
 }
 
-/// Reads the body (at most the limit), checks the signature, runs `work`
-/// on the blocking pool under the timeout, logs the exchange in the audit
-/// log (answered or refused) before answering, signs the answer, counts it.
-/// An answer whose log entry cannot be written is not given (500): no
-/// lookup goes untraced. Past the timeout the partner gets a 503 at once,
-/// and the work, which cannot be cancelled, is logged as refused for the
-/// timeout when it ends; a panic in the work is logged as an internal error.
+/// Checks the signature, reads the body (at most the limit), runs `work`
+/// under the timeout, logs the exchange in the audit log (answered or
+/// refused) before answering, signs the answer, counts it. An answer whose
+/// log entry cannot be written is not given (500): no lookup goes
+/// untraced. The work runs on tokio's blocking pool (the engine is
+/// synchronous and CPU-bound); past the timeout the partner gets a 503
+/// (logged as such) while the work, which cannot be cancelled, ends
+/// unheard. A panic in the work is an internal error.
 async fn signed(node: Arc<Node>, exchange: Exchange, method: Method, uri: Uri, headers: HeaderMap, body: Body, work: Work) -> Response {
     let started = Instant::now();
     let (nonce, result) = admit_and_run(&node, &exchange, method, &uri, &headers, body, work).await;
@@ -597,17 +602,7 @@ fn claimed(headers: &HeaderMap, name: &str) -> Option<String> {
 
 async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, uri: &Uri, headers: &HeaderMap, body: Body, work: Work) -> (Option<String>, Result<Answer, Refusal>) {
     let limit = node.limits.max_body_bytes;
-    let refused = |digest: Digest, refusal: Refusal| {
-        let node = Arc::clone(node);
-        let record = node.record(exchange, claimed(headers, "keyid").unwrap_or_default(), digest, Err(&refusal));
-        async move {
-            match tokio::task::spawn_blocking(move || node.audit.append(&record)).await {
-                Ok(Ok(_)) => refusal,
-                Ok(Err(e)) => internal(format!("audit log: {e}")),
-                Err(e) => internal(e),
-            }
-        }
-    };
+    let refused = |digest: Digest, refusal: Refusal| node.logged(exchange, claimed(headers, "keyid").unwrap_or_default(), digest, Err(refusal));
     // Who signed, when, for which node, and the nonce: all from the
     // headers, before a byte of the body is read, so that no one without a
     // key can make the node buffer bodies.
@@ -617,77 +612,39 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
     let unread = Digest::of(b"");
     let claim = match signature::check_request_headers(method.as_str(), target, received, |id| node.directory.authority(id).map(|a| a.key)) {
         Ok(claim) => claim,
-        Err(e) => return (None, Err(refused(unread, e.into()).await)),
+        Err(e) => return (None, refused(unread, e.into()).await),
     };
     if claim.node != node.id {
-        return (Some(claim.nonce), Err(refused(unread, SignatureError::WrongNode(claim.node).into()).await));
+        return (Some(claim.nonce), refused(unread, SignatureError::WrongNode(claim.node).into()).await);
     }
     if let Err(e) = node.verifier.admit(&claim, node.clock.now_ms() / 1000) {
-        return (Some(claim.nonce), Err(refused(unread, e.into()).await));
+        return (Some(claim.nonce), refused(unread, e.into()).await);
     }
     let timeout = Duration::from_millis(node.limits.request_timeout_ms);
     let bytes = match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
             let refusal = Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body is over the limit of {limit} bytes"));
-            return (Some(claim.nonce), Err(refused(unread, refusal).await));
+            return (Some(claim.nonce), refused(unread, refusal).await);
         }
-        Ok(Err(e)) => return (Some(claim.nonce), Err(refused(unread, Refusal::bad("unreadable_body", e.to_string())).await)),
-        Err(_) => return (Some(claim.nonce), Err(refused(unread, Refusal::bad("slow_body", format!("the body did not arrive within {} ms", timeout.as_millis()))).await)),
+        Ok(Err(e)) => return (Some(claim.nonce), refused(unread, Refusal::bad("unreadable_body", e.to_string())).await),
+        Err(_) => return (Some(claim.nonce), refused(unread, Refusal::bad("slow_body", format!("the body did not arrive within {} ms", timeout.as_millis()))).await),
     };
     // One hash of the body serves the signed digest and the audit log.
     let hash = blake3::hash(&bytes);
     let digest = Digest(*hash.as_bytes());
     if let Err(e) = signature::check_hash(&hash, received) {
-        return (Some(claim.nonce), Err(refused(digest, e.into()).await));
+        return (Some(claim.nonce), refused(digest, e.into()).await);
     }
-    let (task_node, authority) = (Arc::clone(node), claim.keyid.clone());
-    let (category, action, route, param) = (exchange.category.clone(), exchange.action, exchange.route, exchange.param.clone());
-    let query = uri.query().unwrap_or_default().to_string();
-    let timed_out = move || Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", format!("no answer within {} ms", timeout.as_millis()));
-    // Whether the handler gave up waiting: the job logs what the partner
-    // was actually told, decided under this lock.
-    let fate = Arc::new(Mutex::new(Fate::Running));
-    let job_fate = Arc::clone(&fate);
-    let mut job = tokio::task::spawn_blocking(move || {
-        let call = Call { authority: authority.clone(), param: param.clone(), query, body: bytes.to_vec() };
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&task_node, &call))).unwrap_or_else(|_| Err(internal("a request's work panicked")));
-        let result = {
-            let mut fate = job_fate.lock().unwrap_or_else(|e| e.into_inner());
-            if *fate == Fate::Abandoned {
-                Err(timed_out())
-            } else {
-                *fate = Fate::Finished;
-                result
-            }
-        };
-        let exchange = Exchange { route, category, action, param };
-        let record = task_node.record(&exchange, authority, digest, result.as_ref());
-        match task_node.audit.append(&record) {
-            Ok(_) => result,
-            Err(e) => Err(internal(format!("audit log: {e}"))),
-        }
-    });
-    let result = match tokio::time::timeout(timeout, &mut job).await {
+    let call = Call { authority: claim.keyid.clone(), param: exchange.param.clone(), query: uri.query().unwrap_or_default().to_string(), body: bytes };
+    let timed_out = || Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", format!("no answer within {} ms", timeout.as_millis()));
+    let task_node = Arc::clone(node);
+    let job = move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&task_node, &call))).unwrap_or_else(|_| Err(internal("a request's work panicked")));
+    let result = match tokio::time::timeout(timeout, tokio::task::spawn_blocking(job)).await {
         Ok(joined) => joined.unwrap_or_else(|e| Err(internal(e))),
-        Err(_) => {
-            let finished = {
-                let mut fate = fate.lock().unwrap_or_else(|e| e.into_inner());
-                let finished = *fate == Fate::Finished;
-                if !finished {
-                    *fate = Fate::Abandoned;
-                }
-                finished
-            };
-            if finished {
-                // Done just now, its entry being written: wait for it.
-                job.await.unwrap_or_else(|e| Err(internal(e)))
-            } else {
-                Err(timed_out())
-            }
-        }
+        Err(_) => Err(timed_out()),
     };
-    (Some(claim.nonce), result)
+    (Some(claim.nonce), node.logged(exchange, claim.keyid, digest, result).await)
 }
 
 /// A bound listening socket: TCP, or a Unix socket for `unix:PATH`.

@@ -13,6 +13,7 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use hitdex_protocol::audit::{
     self, default_head_path, AuditError, AuditLog, Damage, Digest, Options, Outcome, Record, Report, Returned,
 };
+use hitdex_protocol::audit_writer::AuditWriter;
 use hitdex_protocol::clock::{Clock, ManualClock};
 use proptest::prelude::*;
 use tempfile::TempDir;
@@ -634,6 +635,58 @@ fn concurrent_appends_make_a_gap_free_chain() {
         assert_eq!(written.get(&seq), Some(&case), "seq {seq}");
     }
     assert_eq!(seqs, (1..=THREADS * EACH).collect());
+}
+
+/// Appends through the writer thread, from async tasks and (as the
+/// blocking pool's jobs could) from a plain thread at the same time: every
+/// entry is on disk when its append returns, and the chain has no gap.
+#[test]
+fn the_writer_thread_syncs_async_and_blocking_appends_alike() {
+    const TASKS: u64 = 8;
+    const EACH: u64 = 150;
+    const BLOCKING: u64 = 200;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("audit.log");
+    let writer = Arc::new(AuditWriter::start(AuditLog::open_with(&path, node_key(), clock(), every(64)).expect("open")).expect("writer"));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let blocking = {
+        let writer = Arc::clone(&writer);
+        std::thread::spawn(move || (0..BLOCKING).map(|i| writer.log().append(&record(1000 + i)).expect("blocking append")).collect::<Vec<u64>>())
+    };
+    let on_disk = |seq: u64| fs::read_to_string(&path).expect("read").contains(&format!(r#"{{"type":"entry","seq":{seq},"#));
+    let from_tasks: Vec<u64> = runtime.block_on(async {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let writer = Arc::clone(&writer);
+                let path = path.clone();
+                tokio::spawn(async move {
+                    let mut seqs = Vec::new();
+                    for i in 0..EACH {
+                        let seq = writer.append(&record(t * EACH + i)).await.expect("async append");
+                        if i % 50 == 49 {
+                            let text = fs::read_to_string(&path).expect("read");
+                            assert!(text.contains(&format!(r#"{{"type":"entry","seq":{seq},"#)), "entry {seq} acknowledged but not written");
+                        }
+                        seqs.push(seq);
+                    }
+                    seqs
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.expect("task"));
+        }
+        all
+    });
+    let from_thread = blocking.join().expect("blocking thread");
+    assert!(on_disk(*from_thread.last().expect("appended")));
+    Arc::try_unwrap(writer).map_err(|_| "writer still shared").expect("sole owner").close().expect("close");
+    let total = TASKS * EACH + BLOCKING;
+    let report = clean_report(&path);
+    assert_eq!((report.entries, report.last_seq, report.unsigned), (total, total, 0));
+    let seqs: BTreeSet<u64> = from_tasks.into_iter().chain(from_thread).collect();
+    assert_eq!(seqs, (1..=total).collect());
 }
 
 #[test]
