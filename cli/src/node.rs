@@ -96,7 +96,9 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     let config = NodeConfig::load(&a.config)?;
     let node = Arc::new(Node::open(&config, Arc::new(SystemClock)).context("cannot start the node")?);
     let listen = a.listen.unwrap_or_else(|| config.listen.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    // The work of requests runs on tokio's blocking pool, as many at once
+    // as `work_threads` says.
+    let runtime = tokio::runtime::Builder::new_multi_thread().max_blocking_threads(config.limits.work_threads()).enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = Listener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         // Scripts and tests wait for this line.

@@ -20,6 +20,7 @@
 //! request_timeout_ms = 30000
 //! signature_window_s = 60
 //! min_loci = 6                    # fewest matching loci a DNA search may ask for
+//! work_threads = 4                # requests worked on at once; default: twice the CPU cores
 //! [policy]
 //! prior_authorisation_required = false   # national law: data only after authorisation
 //! ```
@@ -61,19 +62,32 @@ pub struct Limits {
     pub max_queries: usize,
     /// Most query lines in one `POST /v1/batch`.
     pub max_batch: usize,
-    /// Longest a request's work may take before it is answered 503 (the
-    /// work is not cancelled: its log entry records the timeout).
+    /// Longest a request's work may take before it is answered 503 and
+    /// logged as timed out (the work is not cancelled; its result is
+    /// dropped).
     pub request_timeout_ms: u64,
     /// How far a signature's time may be from the node's, either side.
     pub signature_window_s: u64,
     /// Fewest matching loci a DNA search may ask for (SPEC section 3: 6),
     /// and fewest loci a query must type without wildcards.
     pub min_loci: u8,
+    /// Threads working on requests at once (searches, demands); default:
+    /// twice the CPU cores. More let long batches run beside short
+    /// searches; fewer spend less on switching between threads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_threads: Option<usize>,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_body_bytes: 8 << 20, max_queries: 1000, max_batch: 100_000, request_timeout_ms: 30_000, signature_window_s: 60, min_loci: 6 }
+        Limits { max_body_bytes: 8 << 20, max_queries: 1000, max_batch: 100_000, request_timeout_ms: 30_000, signature_window_s: 60, min_loci: 6, work_threads: None }
+    }
+}
+
+impl Limits {
+    /// [`Limits::work_threads`], or its default.
+    pub fn work_threads(&self) -> usize {
+        self.work_threads.unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
     }
 }
 
@@ -147,6 +161,9 @@ impl NodeConfig {
         if let Some(category) = c.indexes.keys().find(|k| !crate::directory::CATEGORIES.contains(&k.as_str())) {
             return Err(ConfigError::Invalid { path: path.display().to_string(), problem: format!("[indexes]: unknown category {category:?}") });
         }
+        if c.limits.work_threads == Some(0) {
+            return Err(ConfigError::Invalid { path: path.display().to_string(), problem: "[limits]: work_threads must be at least 1".into() });
+        }
         Ok(c)
     }
 }
@@ -161,5 +178,27 @@ impl ClientConfig {
         c.signing_key = beside(path, &c.signing_key);
         c.node_public_key = beside(path, &c.node_public_key);
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(limits: &str) -> Result<NodeConfig, ConfigError> {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("node.toml");
+        let text = format!("id = \"XX-NODE\"\nlisten = \"127.0.0.1:0\"\nsigning_key = \"node.key\"\ndirectory = \"a.toml\"\naudit_log = \"audit.log\"\ndemands = \"d.sqlite\"\n[limits]\n{limits}\n");
+        std::fs::write(&path, text).expect("write");
+        NodeConfig::load(&path)
+    }
+
+    #[test]
+    fn work_threads_default_to_twice_the_cores_and_zero_is_refused() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        assert_eq!(load("").expect("defaults").limits.work_threads(), 2 * cores);
+        assert_eq!(load("work_threads = 3").expect("three").limits.work_threads(), 3);
+        let e = load("work_threads = 0").expect_err("zero").to_string();
+        assert!(e.contains("node.toml") && e.contains("work_threads must be at least 1"), "{e}");
     }
 }
