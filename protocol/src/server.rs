@@ -96,6 +96,8 @@ struct Answer {
     purpose: String,
     case_reference: String,
     references: Vec<Returned>,
+    /// The information demand the answer is about.
+    demand: Option<String>,
 }
 
 /// A refused request: the status and the JSON error body's code and message.
@@ -217,7 +219,7 @@ impl Node {
         let results = search(index, &request, access)?;
         let references = returned(&results);
         let body = serde_json::to_vec(&DnaAnswer { node: self.id.clone(), results }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references })
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
     }
 
     /// `POST /v1/search/{vehicle|phone|identity}`: hit or no hit, and who
@@ -234,7 +236,7 @@ impl Node {
         let results: Vec<KeyResult> = request.names.into_iter().zip(found).map(|(query, hits)| KeyResult { query, hits: hits.into_iter().map(|h| Holder { reference: h.reference, authority: h.authority }).collect() }).collect();
         let references = results.iter().flat_map(|r| &r.hits).map(|h| Returned { authority: h.authority.clone(), reference: h.reference.clone() }).collect();
         let body = serde_json::to_vec(&KeyAnswer { node: self.id.clone(), results }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references })
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
     }
 
     fn batch_dna(&self, call: &Call) -> Result<Answer, Refusal> {
@@ -247,13 +249,13 @@ impl Node {
             out.push(b'\n');
         }
         let references = returned(&results);
-        Ok(Answer { status: StatusCode::OK, content_type: NDJSON, body: out, purpose: request.purpose, case_reference: request.case_reference, references })
+        Ok(Answer { status: StatusCode::OK, content_type: NDJSON, body: out, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
     }
 
     /// Any authority of the directory may see what the node serves.
     fn status(&self, _call: &Call) -> Result<Answer, Refusal> {
         let body = serde_json::to_vec(&self.index_status()).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new() })
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new(), demand: None })
     }
 
     /// `POST /v1/demands`: an authority may ask for data of the categories
@@ -276,7 +278,7 @@ impl Node {
         let filter: DemandFilter = serde_urlencoded::from_str(&call.query).map_err(|e| Refusal::bad("invalid_query", format!("query string: {e}")))?;
         let demands = self.demands.list_for(&filter, Some(&call.authority))?;
         let body = serde_json::to_vec(&DemandList { demands }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new() })
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new(), demand: None })
     }
 
     /// A demand the authority may see: one it sent or must answer (others
@@ -349,7 +351,11 @@ impl Node {
             Ok(a) => (a.purpose.clone(), a.case_reference.clone(), a.references.clone(), Outcome::Answered { hits: a.references.len().min(u32::MAX as usize) as u32 }),
             Err(r) => (String::new(), String::new(), Vec::new(), Outcome::Refused { status: r.status.as_u16(), code: r.code.to_string() }),
         };
-        Record { requester, purpose, case_reference, category: exchange.category.clone(), action: exchange.action.to_string(), query_digest, references, outcome }
+        // The demand the answer names (the new one, for `POST /v1/demands`),
+        // else the one the path names, refused requests included, if it
+        // has the form of an id.
+        let demand = result.ok().and_then(|a| a.demand.clone()).or_else(|| (exchange.category == "demand" && demand::is_id(&exchange.param)).then(|| exchange.param.clone()));
+        Record { requester, purpose, case_reference, category: exchange.category.clone(), action: exchange.action.to_string(), demand, query_digest, references, outcome }
     }
 
     /// Closes the audit log with a last signed checkpoint.
@@ -376,7 +382,7 @@ fn concerns(d: &Demand, authority: &str) -> bool {
 /// A demand as an answer: the audit log names the record it is about.
 fn demand_answer(d: &Demand, body: Vec<u8>) -> Answer {
     let references = d.form.hit.iter().map(|h| Returned { authority: d.form.designated_authority.clone(), reference: h.reference.clone() }).collect();
-    Answer { status: StatusCode::OK, content_type: JSON, body, purpose: d.form.purpose.clone(), case_reference: d.form.case_reference.clone(), references }
+    Answer { status: StatusCode::OK, content_type: JSON, body, purpose: d.form.purpose.clone(), case_reference: d.form.case_reference.clone(), references, demand: Some(d.id.clone()) }
 }
 
 impl From<DemandError> for Refusal {
