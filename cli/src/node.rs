@@ -96,7 +96,11 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     let config = NodeConfig::load(&a.config)?;
     let node = Arc::new(Node::open(&config, Arc::new(SystemClock)).context("cannot start the node")?);
     let listen = a.listen.unwrap_or_else(|| config.listen.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(server::blocking_threads(&config.limits))
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = Listener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         // Scripts and tests wait for this line.

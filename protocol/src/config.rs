@@ -20,6 +20,7 @@
 //! request_timeout_ms = 30000
 //! signature_window_s = 60
 //! min_loci = 6                    # fewest matching loci a DNA search may ask for
+//! max_in_flight = 512             # signed requests worked on at once; beyond: 503 overloaded
 //! [policy]
 //! prior_authorisation_required = false   # national law: data only after authorisation
 //! ```
@@ -69,11 +70,33 @@ pub struct Limits {
     /// Fewest matching loci a DNA search may ask for (SPEC section 3: 6),
     /// and fewest loci a query must type without wildcards.
     pub min_loci: u8,
+    /// Most signed requests worked on at once, from the first look at their
+    /// headers until their log entry is written (work that outlived the
+    /// timeout included); beyond it a request is answered 503 `overloaded`
+    /// at once, with `Retry-After`.
+    pub max_in_flight: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_body_bytes: 8 << 20, max_queries: 1000, max_batch: 100_000, request_timeout_ms: 30_000, signature_window_s: 60, min_loci: 6 }
+        Limits { max_body_bytes: 8 << 20, max_queries: 1000, max_batch: 100_000, request_timeout_ms: 30_000, signature_window_s: 60, min_loci: 6, max_in_flight: 512 }
+    }
+}
+
+impl Limits {
+    /// The largest [`Limits::max_in_flight`] accepted (tokio's semaphore
+    /// takes no more permits).
+    pub const MAX_IN_FLIGHT: usize = tokio::sync::Semaphore::MAX_PERMITS;
+
+    /// What is wrong with these limits, if anything.
+    ///
+    /// # Errors
+    /// A message naming the setting.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=Limits::MAX_IN_FLIGHT).contains(&self.max_in_flight) {
+            return Err(format!("[limits] max_in_flight = {}: must be 1 to {}", self.max_in_flight, Limits::MAX_IN_FLIGHT));
+        }
+        Ok(())
     }
 }
 
@@ -147,6 +170,7 @@ impl NodeConfig {
         if let Some(category) = c.indexes.keys().find(|k| !crate::directory::CATEGORIES.contains(&k.as_str())) {
             return Err(ConfigError::Invalid { path: path.display().to_string(), problem: format!("[indexes]: unknown category {category:?}") });
         }
+        c.limits.check().map_err(|problem| ConfigError::Invalid { path: path.display().to_string(), problem })?;
         Ok(c)
     }
 }
@@ -161,5 +185,30 @@ impl ClientConfig {
         c.signing_key = beside(path, &c.signing_key);
         c.node_public_key = beside(path, &c.node_public_key);
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node_toml(limits: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("node.toml");
+        let text = format!("id = \"XX-NODE\"\nlisten = \"127.0.0.1:0\"\nsigning_key = \"node.key\"\ndirectory = \"authorities.toml\"\naudit_log = \"audit.log\"\ndemands = \"demands.sqlite\"\n{limits}");
+        std::fs::write(&path, text).expect("write node.toml");
+        (dir, path)
+    }
+
+    #[test]
+    fn max_in_flight_defaults_to_512_and_must_be_at_least_1() {
+        let (_dir, path) = node_toml("");
+        assert_eq!(NodeConfig::load(&path).expect("load").limits.max_in_flight, 512);
+        let (_dir, path) = node_toml("[limits]\nmax_in_flight = 3\n");
+        assert_eq!(NodeConfig::load(&path).expect("load").limits, Limits { max_in_flight: 3, ..Limits::default() });
+        let (_dir, path) = node_toml("[limits]\nmax_in_flight = 0\n");
+        let e = NodeConfig::load(&path).expect_err("0 takes no request");
+        assert!(e.to_string().contains("max_in_flight = 0: must be 1 to"), "{e}");
+        assert!(Limits { max_in_flight: Limits::MAX_IN_FLIGHT + 1, ..Limits::default() }.check().is_err());
     }
 }

@@ -7,9 +7,11 @@
 //! signature, the time window and the nonce, then the authority's access
 //! to the category (deny by default), and signs every answer, errors
 //! included. Searches run on tokio's blocking pool (the engine is
-//! synchronous and CPU-bound) under the request timeout. Client faults get
-//! a 4xx with `{"error":{"code","message"}}`; a 5xx means the node itself
-//! failed.
+//! synchronous and CPU-bound) under the request timeout. At most
+//! `max_in_flight` signed requests are worked on at once; beyond, the node
+//! answers 503 `overloaded` at once (signed, logged, with `Retry-After`).
+//! Client faults get a 4xx with `{"error":{"code","message"}}`; a 5xx
+//! means the node itself failed.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -30,6 +32,7 @@ use hitdex_engine::index::container::Category;
 use hitdex_engine::index::Index;
 use hitdex_engine::keyed::KeyIndex;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::audit::{AuditError, AuditLog, Digest, Outcome, Record, Returned};
 use crate::clock::Clock;
@@ -85,6 +88,8 @@ pub struct Node {
     ready: AtomicBool,
     audit: AuditLog,
     demands: DemandStore,
+    /// A permit per signed request being worked on: `limits.max_in_flight`.
+    in_flight: Arc<Semaphore>,
 }
 
 /// An answer to a signed request, before it is signed.
@@ -106,11 +111,13 @@ struct Refusal {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for a `Retry-After` header, if the client should try again.
+    retry_after_s: Option<u32>,
 }
 
 impl Refusal {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
-        Refusal { status, code, message: message.into() }
+        Refusal { status, code, message: message.into(), retry_after_s: None }
     }
 
     fn bad(code: &'static str, message: impl Into<String>) -> Refusal {
@@ -141,6 +148,7 @@ impl Node {
     /// # Errors
     /// [`NodeError`] naming the file at fault.
     pub fn open(config: &NodeConfig, clock: Arc<dyn Clock>) -> Result<Node, NodeError> {
+        config.limits.check().map_err(|problem| ConfigError::Invalid { path: "node.toml".into(), problem })?;
         let key = keys::read_signing(&config.signing_key)?;
         let directory = Directory::load(&config.directory)?;
         let audit = AuditLog::open(&config.audit_log, key.clone(), Arc::clone(&clock))?;
@@ -170,6 +178,7 @@ impl Node {
             ready: AtomicBool::new(false),
             audit,
             demands,
+            in_flight: Arc::new(Semaphore::new(config.limits.max_in_flight)),
         })
     }
 
@@ -369,7 +378,11 @@ impl Node {
     fn refuse(&self, r: &Refusal, nonce: &str) -> Response {
         self.metrics.refusal(r.code);
         let body = serde_json::to_vec(&ErrorBody::new(r.code, r.message.clone())).unwrap_or_default();
-        self.respond(r.status, JSON, body, nonce)
+        let mut response = self.respond(r.status, JSON, body, nonce);
+        if let Some(seconds) = r.retry_after_s {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -522,7 +535,7 @@ async fn ready_route(State(node): State<Arc<Node>>) -> Response {
 async fn metrics_route(State(node): State<Arc<Node>>) -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
-        .body(Body::from(node.metrics.render()))
+        .body(Body::from(node.metrics.render(node.limits.max_in_flight.saturating_sub(node.in_flight.available_permits()), node.limits.max_in_flight)))
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
@@ -569,16 +582,23 @@ struct Exchange {
     param: String,
 }
 
-/// Reads the body (at most the limit), checks the signature, runs `work`
-/// on the blocking pool under the timeout, logs the exchange in the audit
-/// log (answered or refused) before answering, signs the answer, counts it.
+/// Takes one of the `max_in_flight` permits (none left: a 503 `overloaded`
+/// at once, logged), reads the body (at most the limit), checks the
+/// signature, runs `work` on the blocking pool under the timeout, logs the
+/// exchange in the audit log (answered or refused) before answering, signs
+/// the answer, counts it.
 /// An answer whose log entry cannot be written is not given (500): no
 /// lookup goes untraced. Past the timeout the partner gets a 503 at once,
 /// and the work, which cannot be cancelled, is logged as refused for the
 /// timeout when it ends; a panic in the work is logged as an internal error.
 async fn signed(node: Arc<Node>, exchange: Exchange, method: Method, uri: Uri, headers: HeaderMap, body: Body, work: Work) -> Response {
     let started = Instant::now();
-    let (nonce, result) = admit_and_run(&node, &exchange, method, &uri, &headers, body, work).await;
+    // First, so that a request over the limit costs nothing but its log
+    // entry: no signature check, no body read.
+    let (nonce, result) = match Arc::clone(&node.in_flight).try_acquire_owned() {
+        Ok(permit) => admit_and_run(&node, &exchange, method, &uri, &headers, body, work, permit).await,
+        Err(_) => (None, Err(overloaded(&node, &exchange, &headers).await)),
+    };
     let claimed_nonce = claimed(&headers, "nonce");
     let nonce = nonce.as_deref().or(claimed_nonce.as_deref()).unwrap_or("none");
     let response = match result {
@@ -601,7 +621,25 @@ fn claimed(headers: &HeaderMap, name: &str) -> Option<String> {
     input.split(';').find_map(|p| p.strip_prefix(&prefix)).and_then(|k| k.strip_suffix('"')).filter(|k| crate::directory::is_valid_id(k)).map(str::to_string)
 }
 
-async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, uri: &Uri, headers: &HeaderMap, body: Body, work: Work) -> (Option<String>, Result<Answer, Refusal>) {
+/// The refusal of a request over `max_in_flight`, logged as every refusal
+/// is (from the headers: the body is not read).
+async fn overloaded(node: &Arc<Node>, exchange: &Exchange, headers: &HeaderMap) -> Refusal {
+    let message = format!("the node is working on as many requests as it takes at once ({}); try again shortly", node.limits.max_in_flight);
+    let refusal = Refusal { retry_after_s: Some(1), ..Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message) };
+    let record = node.record(exchange, claimed(headers, "keyid").unwrap_or_default(), Digest::of(b""), Err(&refusal));
+    let task_node = Arc::clone(node);
+    match tokio::task::spawn_blocking(move || task_node.audit.append(&record)).await {
+        Ok(Ok(_)) => refusal,
+        Ok(Err(e)) => internal(format!("audit log: {e}")),
+        Err(e) => internal(e),
+    }
+}
+
+/// `permit` is held until the request's log entry is written, by the work
+/// too when it outlives the timeout: work the node cannot cancel still
+/// counts against `max_in_flight`.
+#[allow(clippy::too_many_arguments)]
+async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, uri: &Uri, headers: &HeaderMap, body: Body, work: Work, permit: OwnedSemaphorePermit) -> (Option<String>, Result<Answer, Refusal>) {
     let limit = node.limits.max_body_bytes;
     let refused = |digest: Digest, refusal: Refusal| {
         let node = Arc::clone(node);
@@ -656,6 +694,7 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
     let fate = Arc::new(Mutex::new(Fate::Running));
     let job_fate = Arc::clone(&fate);
     let mut job = tokio::task::spawn_blocking(move || {
+        let _in_flight = permit;
         let call = Call { authority: authority.clone(), param: param.clone(), query, body: bytes.to_vec() };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&task_node, &call))).unwrap_or_else(|_| Err(internal("a request's work panicked")));
         let result = {
@@ -694,6 +733,15 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
         }
     };
     (Some(claim.nonce), result)
+}
+
+/// Threads for tokio's blocking pool (`max_blocking_threads`) under
+/// `limits`: a request in flight uses at most one at a time (its work, or
+/// the log entry of its refusal), and beyond those, room for the log
+/// entries of requests refused as `overloaded`, so that these are not
+/// queued behind the very work that made the node refuse them.
+pub fn blocking_threads(limits: &Limits) -> usize {
+    limits.max_in_flight.saturating_add(64)
 }
 
 /// A bound listening socket: TCP, or a Unix socket for `unix:PATH`.
