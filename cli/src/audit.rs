@@ -19,8 +19,9 @@ pub enum Op {
     /// 1, 2, 3, ... without gaps, every signed checkpoint against the node's
     /// public key, and the signed head file (LOG.head, or --head) if there
     /// is one: finds changed bytes, removed, duplicated or reordered
-    /// entries, forged checkpoints, an unfinished last line, and entries cut
-    /// from the end up to the entry the head names. Cutting whole entries
+    /// entries, forged checkpoints, an unfinished last line, the parts of an
+    /// exchange removed, reordered or left unfinished, and entries cut from
+    /// the end up to the entry the head names. Cutting whole entries
     /// from the end cannot be detected without a head; entries after the
     /// last signature are protected by the hash chain only (the summary
     /// says how many).
@@ -43,6 +44,11 @@ pub enum Op {
     /// Writes to standard output one line per log entry, exactly as it
     /// stands in the log, in log order. An entry is listed when the reference is among the references it
     /// names (exact match; the entry also names the holding authority).
+    /// An exchange that returned more references than one log line holds
+    /// is logged as consecutive parts (`"part":{"index":K,"of":N}`), each
+    /// with the whole exchange and a share of the references: the parts
+    /// naming the reference are listed. An exchange about an information
+    /// demand names its id (`"demand"`).
     /// Entries are checked against their hashes and the chain as they are
     /// read; run `hitdex audit verify` to check the node's signatures too.
     Subject {

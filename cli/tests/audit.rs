@@ -20,6 +20,7 @@ fn record(i: u64, reference: &str) -> Record {
         case_reference: format!("case-{i}"),
         category: "dna".into(),
         action: "search".into(),
+        demand: None,
         query_digest: Digest::of(format!("query {i}").as_bytes()),
         references: vec![Returned { authority: "NL-NFI".into(), reference: reference.into() }],
         outcome: Outcome::Answered { hits: 1 },

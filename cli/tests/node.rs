@@ -68,28 +68,33 @@ impl Server {
 
     /// One HTTP/1.1 request on a fresh connection: status, headers, body.
     fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let mut stream = self.send_head(method, path, headers, body.len());
+        // The node may answer (413) before reading all of a huge body.
+        let _ = stream.write_all(body);
+        read_reply(stream)
+    }
+
+    /// A fresh connection with a request's head sent, announcing a body of
+    /// `len` bytes: the caller sends the body (or holds it back).
+    fn send_head(&self, method: &str, path: &str, headers: &[(&str, &str)], len: usize) -> TcpStream {
         let mut stream = TcpStream::connect(&self.addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n", self.addr, body.len());
+        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {len}\r\n", self.addr);
         for (name, value) in headers {
             head += &format!("{name}: {value}\r\n");
         }
         head += "\r\n";
         stream.write_all(head.as_bytes()).unwrap();
-        // The node may answer (413) before reading all of a huge body.
-        let _ = stream.write_all(body);
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("an answer");
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header end");
-        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-        let mut lines = head.lines();
-        let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).expect("a status line");
-        let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
-        let mut body = raw[split + 4..].to_vec();
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-            body = dechunk(&body);
+        stream
+    }
+
+    /// Waits until `/metrics` shows `line`.
+    fn wait_for_metric(&self, line: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.get("/metrics").1.lines().any(|l| l == line) {
+            assert!(Instant::now() < deadline, "/metrics never showed {line:?}");
+            std::thread::sleep(Duration::from_millis(20));
         }
-        Reply { status, headers, body }
     }
 
     fn get(&self, path: &str) -> (u16, String) {
@@ -110,6 +115,22 @@ impl Server {
         let reply = self.request(method, path, &[("content-digest", &h.content_digest), ("signature-input", &h.signature_input), ("signature", &h.signature)], body);
         (reply, nonce)
     }
+}
+
+/// The answer on `stream`, read to its end: status, headers, body.
+fn read_reply(mut stream: TcpStream) -> Reply {
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("an answer");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).expect("a status line");
+    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+    let mut body = raw[split + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    Reply { status, headers, body }
 }
 
 fn dechunk(mut body: &[u8]) -> Vec<u8> {
@@ -398,6 +419,9 @@ fn an_information_demand_goes_through_authorisation_to_an_answer_and_survives_a_
     assert_eq!(list["demands"].as_array().map(Vec::len), Some(0));
     assert_eq!(exchange(&server, &node_key, &fr, "FR-PTS", "GET", "/v1/demands?colour=red", "").0, 400);
 
+    // A path naming no demand id is not logged as naming one.
+    assert_eq!(exchange(&server, &node_key, &fr, "FR-PTS", "GET", "/v1/demands/not-a-demand-id", "").0, 404);
+
     // After a restart the demand is still answered, with its history.
     server.stop();
     let server = Server::start(&config);
@@ -408,6 +432,40 @@ fn an_information_demand_goes_through_authorisation_to_an_answer_and_survives_a_
     let concerned = ok(&["audit", "subject", "--log", s(&d.join("audit.log")), "--reference", "P0000000244"]);
     assert!(concerned.lines().count() >= 5, "the demand, submission, decision and answers name the reference:\n{concerned}");
     ok(&["audit", "verify", "--log", s(&d.join("audit.log")), "--key", s(&d.join("node.pub"))]);
+
+    // The log names the demand of every exchange about it: the answer that
+    // created it, those on its path, refusals included; and no other.
+    let demand_of = |line: &str| {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        (v["record"]["action"].as_str().unwrap().to_string(), v["record"]["outcome"]["status"].as_u64(), v["record"]["demand"].as_str().map(str::to_string))
+    };
+    let with_id = Some(id.clone());
+    assert!(concerned.lines().all(|l| demand_of(l).2 == with_id), "subject shows the demand id:\n{concerned}");
+    let log = std::fs::read_to_string(d.join("audit.log")).unwrap();
+    let entries: Vec<_> = log.lines().filter(|l| l.starts_with(r#"{"type":"entry""#)).map(demand_of).collect();
+    let e = |action: &str, status: Option<u64>, named: bool| (action.to_string(), status, named.then(|| id.clone()));
+    let expected = [
+        e("demand", None, true),
+        e("demand", Some(400), false),
+        e("demand", Some(422), false),
+        e("read", Some(404), true),
+        e("demand", Some(403), false),
+        e("answer", Some(403), true),
+        e("answer", Some(409), true),
+        e("authorisation", Some(422), true),
+        e("authorisation", None, true),
+        e("decision", Some(403), true),
+        e("decision", None, true),
+        e("answer", None, true),
+        e("answer", Some(409), true),
+        e("list", None, false),
+        e("list", None, false),
+        e("list", None, false),
+        e("list", Some(400), false),
+        e("read", Some(404), false),
+        e("read", None, true),
+    ];
+    assert_eq!(entries, expected);
 }
 
 /// Copies a directory tree.
@@ -471,4 +529,132 @@ fn a_demand_goes_through_the_contact_point_when_the_designated_node_is_down() {
     let lost = send();
     assert!(!lost.status.success());
     assert!(String::from_utf8_lossy(&lost.stderr).contains("error"), "{}", String::from_utf8_lossy(&lost.stderr));
+}
+
+/// Writes a DNA CSV of `groups`: for each, `count` persons typed alike at
+/// six loci, named `prefix` and a number. Returns the file.
+fn alike(dir: &Path, groups: &[(&str, usize, &str)]) -> PathBuf {
+    let mut csv = String::from("reference,authority,kind,TH01,FGA,vWA,D3S1358,D8S1179,D21S11\n");
+    for (prefix, count, genotype) in groups {
+        for i in 0..*count {
+            csv += &format!("{prefix}{i:07},DE-BKA,person,{genotype}\n");
+        }
+    }
+    let path = dir.join("alike.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn a_batch_naming_more_references_than_an_audit_line_holds_is_answered_and_logged_in_parts() {
+    if !shared("a_batch_naming_more_references_than_an_audit_line_holds_is_answered_and_logged_in_parts") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("node");
+    let config = node(&d);
+    // An index where each query of a batch matches 5,000 profiles: 59 such
+    // queries name 295,000 references, about 13 MB in the log, more than
+    // three lines hold; a last query matches three other profiles.
+    let (g1, g2) = ("6/9.3,20/22,16/17,15/16,12/13,28/30", "7/8,21/23,14/15,17/18,10/11,29/31");
+    let csv = alike(dir.path(), &[("G", 5000, g1), ("L", 3, g2)]);
+    std::fs::remove_dir_all(d.join("indexes/dna")).unwrap();
+    ok(&["index", "build", "--category", "dna", "--input", s(&csv), "--out", s(&d.join("indexes/dna"))]);
+    let loci = |g: &str| {
+        let v: Vec<&str> = g.split(',').collect();
+        format!(r#"{{"TH01":"{}","FGA":"{}","vWA":"{}","D3S1358":"{}","D8S1179":"{}","D21S11":"{}"}}"#, v[0], v[1], v[2], v[3], v[4], v[5])
+    };
+    let mut batch = String::from("{\"purpose\":\"p\",\"case_reference\":\"BIG-1\"}\n");
+    for i in 0..59 {
+        batch += &format!("{{\"query\":\"Q{i}\",\"loci\":{}}}\n", loci(g1));
+    }
+    batch += &format!("{{\"query\":\"LAST\",\"loci\":{}}}\n", loci(g2));
+
+    let server = Server::start(&config);
+    let node_key = keys::read_public(&d.join("node.pub")).unwrap();
+    let fr = keys::read_signing(&d.join("keys/FR-PTS.key")).unwrap();
+    let (r, nonce) = server.signed(&fr, "FR-PTS", "/v1/batch/dna", batch.as_bytes(), 0);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body[..r.body.len().min(500)]));
+    r.verify(&node_key, &nonce);
+    let answer = String::from_utf8(r.body).unwrap();
+    assert_eq!(answer.lines().count(), 60);
+    assert_eq!(answer.matches("\"reference\"").count(), 295_003);
+    assert!(answer.lines().last().unwrap().contains("\"L0000002\""));
+    server.stop();
+
+    let log = d.join("audit.log");
+    ok(&["audit", "verify", "--log", s(&log), "--key", s(&d.join("node.pub"))]);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().all(|l| l.len() <= hitdex_protocol::audit::MAX_LINE));
+    let part = |line: &str| {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!((v["record"]["requester"].as_str(), v["record"]["case_reference"].as_str(), v["record"]["outcome"]["hits"].as_u64()), (Some("FR-PTS"), Some("BIG-1"), Some(295_003)), "every part names the exchange");
+        (v["part"]["index"].as_u64().unwrap(), v["part"]["of"].as_u64().unwrap())
+    };
+    // A reference of the last part only: found there.
+    let last = ok(&["audit", "subject", "--log", s(&log), "--reference", "L0000002"]);
+    assert_eq!(last.lines().count(), 1, "{}", &last[..last.len().min(500)]);
+    let (index, of) = part(last.lines().next().unwrap());
+    assert!(of >= 4 && index == of, "part {index} of {of}");
+    // A reference every query returned: found in every part, in order.
+    let everywhere = ok(&["audit", "subject", "--log", s(&log), "--reference", "G0000000"]);
+    assert_eq!(everywhere.lines().map(part).collect::<Vec<_>>(), (1..=of).map(|k| (k, of)).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_request_over_max_in_flight_is_refused_at_once_as_overloaded_and_logged() {
+    if !shared("a_request_over_max_in_flight_is_refused_at_once_as_overloaded_and_logged") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("node");
+    let config = node(&d);
+    let toml = std::fs::read_to_string(&config).unwrap();
+    assert!(toml.contains("\nmax_in_flight = 512\n"), "node init writes the default:\n{toml}");
+    std::fs::write(&config, toml.replace("\nmax_in_flight = 512\n", "\nmax_in_flight = 1\n")).unwrap();
+    let server = Server::start(&config);
+    let node_key = keys::read_public(&d.join("node.pub")).unwrap();
+    let de = keys::read_signing(&d.join("keys/DE-BKA.key")).unwrap();
+    let body = br#"{"purpose":"test","case_reference":"C-1","queries":[{"query":"Q","loci":{"TH01":"6/9.3","FGA":"20/22","vWA":"16/17","D3S1358":"15/16","D8S1179":"12/13","D21S11":"28/30"}}]}"#;
+    assert_eq!(server.signed(&de, "DE-BKA", "/v1/search/dna", body, 0).0.status, 200);
+
+    // A signed search whose body is held back holds the only permit.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let claim = signature::Claim { keyid: "DE-BKA".into(), node: "XX-NODE".into(), created: now, nonce: signature::nonce() };
+    let h = signature::sign_request(&de, &claim, "POST", "/v1/search/dna", body);
+    let mut held = server.send_head("POST", "/v1/search/dna", &[("content-digest", &h.content_digest), ("signature-input", &h.signature_input), ("signature", &h.signature)], body.len());
+    held.write_all(&body[..10]).unwrap();
+    server.wait_for_metric("hitdex_in_flight 1");
+
+    // Meanwhile: 503 overloaded at once, signed, with Retry-After; signed or not.
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/dna", body, 0);
+    assert_eq!((r.status, r.code(&node_key, &nonce)), (503, "overloaded".into()));
+    assert_eq!(r.headers.get("retry-after").map(String::as_str), Some("1"));
+    let r = server.request("GET", "/v1/demands", &[], b"");
+    assert_eq!((r.status, r.code(&node_key, "none")), (503, "overloaded".into()));
+    // What is not signed is not limited.
+    assert_eq!(server.get("/healthz").0, 200);
+
+    // The held request is answered once its body arrives; the permit is free again.
+    held.write_all(&body[10..]).unwrap();
+    let r = read_reply(held);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.verify(&node_key, &claim.nonce);
+    server.wait_for_metric("hitdex_in_flight 0");
+    assert_eq!(server.signed(&de, "DE-BKA", "/v1/search/dna", body, 0).0.status, 200);
+    let metrics = server.get("/metrics").1;
+    assert!(metrics.contains("hitdex_refusals_total{code=\"overloaded\"} 2"), "{metrics}");
+    assert!(metrics.contains("hitdex_max_in_flight 1"), "{metrics}");
+    server.stop();
+
+    // Both refusals are in the log, under the authority the signed one claimed.
+    let log = d.join("audit.log");
+    ok(&["audit", "verify", "--log", s(&log), "--key", s(&d.join("node.pub"))]);
+    let refusals: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(r#""code":"overloaded""#))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record"].clone())
+        .collect();
+    assert_eq!(refusals.iter().map(|r| (r["requester"].as_str().unwrap(), r["action"].as_str().unwrap(), r["outcome"]["status"].as_u64().unwrap())).collect::<Vec<_>>(), [("DE-BKA", "search", 503), ("", "list", 503)]);
 }

@@ -33,6 +33,17 @@
 //!   auditor can recompute it with
 //!   `b3sum --derive-key "hitdex audit log v1 entry"`, fed those 32 bytes
 //!   and that prefix.
+//! - An exchange whose references do not fit in one line ([`MAX_LINE`]) is
+//!   logged as **parts**: consecutive entries, each with the whole record
+//!   but a share of its references, in order, and
+//!   `"part":{"index":k,"of":n}` between the record and the hash (covered
+//!   by the hash like the rest of the line):
+//!   `{"type":"entry","seq":S,"time_ms":T,"prev":"<hex>","record":{...},"part":{"index":1,"of":3},"hash":"<hex>"}`.
+//!   Part 1 comes first and part `k + 1` right after part `k`, with the
+//!   same record apart from the references; nothing else (no other entry,
+//!   no checkpoint) stands between them. An entry without `part` is a whole
+//!   exchange. Each part names its requester, purpose and case, so
+//!   [`subject`] lists a part as it lists any entry.
 //! - A **checkpoint** states "the chain hash after entry `seq` is `head`",
 //!   signed with Ed25519 by the node key: the signed message is the bytes
 //!   `hitdex audit log v1 checkpoint\n` followed by the line's bytes up to
@@ -66,6 +77,9 @@
 //!   chain hash; a log whose header names another key is rejected at line 1;
 //! - an unfinished last line (a write interrupted by a crash and not yet
 //!   repaired by reopening the log, or a damaged end);
+//! - an exchange's parts out of order, mixed with other lines, or stopping
+//!   before the last part (at the end of the log: an append interrupted by
+//!   a crash and not yet repaired by reopening the log);
 //! - entries removed from the end, back to and including the entry the
 //!   signed head names, when the head file is present: the log must hold
 //!   that entry with that chain hash.
@@ -97,7 +111,11 @@
 //! written and the file is only appended to, so a crash during a write
 //! leaves what was synced before intact, then a prefix of the batch:
 //! complete lines (valid entries, kept, though never acknowledged) and at
-//! most one unfinished line, which [`AuditLog::open`] cuts off. A complete
+//! most one unfinished line, which [`AuditLog::open`] cuts off. The parts
+//! of one exchange are queued together, so they are written in one batch,
+//! before any checkpoint: if a crash leaves only the first parts, `open`
+//! cuts those off too (the exchange was never acknowledged, and its answer
+//! never given). A complete
 //! line that does not verify, wherever it is, is damage, and `open` refuses
 //! the log, naming the line. (A file system that kept a later part of an
 //! unsynced write but not an earlier one would show as such damage: `open`
@@ -129,9 +147,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::clock::Clock;
 use crate::keys;
 
-/// The longest line the log holds, in bytes. [`AuditLog::append`] refuses a
-/// record that would make a longer one, and readers refuse longer lines
-/// rather than buffer a damaged file without end.
+/// The longest line the log holds, in bytes. [`AuditLog::append`] logs a
+/// record whose references would make a longer line in parts, and readers
+/// refuse longer lines rather than buffer a damaged file without end.
 pub const MAX_LINE: usize = 4 << 20;
 
 const FORMAT: &str = "hitdex-audit";
@@ -144,6 +162,12 @@ const ENTRY_PREFIX: &[u8] = br#"{"type":"entry","#;
 const CHECKPOINT_PREFIX: &[u8] = br#"{"type":"checkpoint","#;
 /// The bytes an entry line has besides its record, with room to spare.
 const ENTRY_OVERHEAD: usize = 256;
+/// The most bytes of record JSON in a whole exchange's entry.
+const RECORD_BUDGET: usize = MAX_LINE - ENTRY_OVERHEAD;
+/// The bytes of the longest `,"part":{"index":N,"of":N}`, with room to spare.
+const PART_OVERHEAD: usize = 64;
+/// The most bytes of record JSON in a part's entry.
+const PART_BUDGET: usize = RECORD_BUDGET - PART_OVERHEAD;
 
 /// A BLAKE3 hash: of a query, or a chain hash of the log. Written as 64
 /// lowercase hex digits.
@@ -211,6 +235,12 @@ pub struct Record {
     pub category: String,
     /// What was asked: `search`, `batch`, `demand`, `answer`, ...
     pub action: String,
+    /// The information demand the exchange created or concerned, if any.
+    /// Written only when present (`"demand":"<id>"` after `action`), so
+    /// that entries logged before the field existed keep their exact bytes
+    /// and still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demand: Option<String>,
     /// BLAKE3 of the request body.
     pub query_digest: Digest,
     /// Every reference the request concerned: each one returned, and the one
@@ -248,6 +278,17 @@ pub enum Outcome {
     },
 }
 
+/// Which part of an exchange an entry holds, when the exchange's
+/// references did not fit in one line (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Part {
+    /// 1 for the first part, up to `of`.
+    pub index: u32,
+    /// How many parts the exchange has (2 or more).
+    pub of: u32,
+}
+
 /// One entry of the log, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -257,8 +298,11 @@ pub struct Entry {
     pub time_ms: u64,
     /// Chain hash of the entry before (or of the header, for seq 1).
     pub prev: Digest,
-    /// What was logged.
+    /// What was logged: for a part, the exchange with this part's
+    /// references only.
     pub record: Record,
+    /// The part of its exchange this entry holds; `None`: all of it.
+    pub part: Option<Part>,
     /// This entry's chain hash.
     pub hash: Digest,
 }
@@ -266,7 +310,7 @@ pub struct Entry {
 impl Entry {
     /// The entry's line as it stands in the log (without the newline).
     pub fn to_line(&self) -> String {
-        let body = entry_body(self.seq, self.time_ms, &self.prev, &record_json(&self.record));
+        let body = entry_body(self.seq, self.time_ms, &self.prev, &record_json(&self.record), self.part);
         entry_line(&body, &self.hash)
     }
 }
@@ -382,6 +426,34 @@ pub enum Damage {
     },
     /// A line longer than [`MAX_LINE`].
     TooLong,
+    /// An entry claims a part number no exchange can have (0, more than
+    /// its count, or a count below 2).
+    InvalidPart {
+        /// The entry's sequence number.
+        seq: u64,
+        /// The part it claims to be.
+        index: u32,
+        /// Of how many.
+        of: u32,
+    },
+    /// A part of an exchange that does not follow the part before it.
+    StrayPart {
+        /// The entry's sequence number.
+        seq: u64,
+        /// The part it claims to be.
+        index: u32,
+        /// Of how many.
+        of: u32,
+    },
+    /// An exchange's parts stop before its last part.
+    UnfinishedParts {
+        /// The sequence number of its first part.
+        seq: u64,
+        /// The parts found.
+        found: u32,
+        /// Of how many.
+        of: u32,
+    },
 }
 
 impl fmt::Display for Damage {
@@ -435,6 +507,18 @@ impl fmt::Display for Damage {
                  the log as the node cuts it off) or a damaged end"
             ),
             Damage::TooLong => write!(f, "line longer than {MAX_LINE} bytes"),
+            Damage::InvalidPart { seq, index, of } => write!(f, "entry seq {seq} claims to be part {index} of {of}: no exchange has such a part"),
+            Damage::StrayPart { seq, index, of } => write!(
+                f,
+                "entry seq {seq} is part {index} of {of} of an exchange, but the entry before it is not part {} of the same \
+                 exchange: entries removed, replaced or reordered",
+                index.saturating_sub(1)
+            ),
+            Damage::UnfinishedParts { seq, found, of } => write!(
+                f,
+                "the exchange logged in {of} parts from entry seq {seq} stops after part {found}: entries removed, or (at \
+                 the end of the log) an append interrupted by a crash, which reopening the log as the node cuts off"
+            ),
         }
     }
 }
@@ -478,10 +562,16 @@ pub enum AuditError {
         /// The log.
         path: PathBuf,
     },
-    /// The record would make a line longer than [`MAX_LINE`].
-    #[error("record too large for the audit log: {bytes} bytes (at most {} fit in a line)", MAX_LINE - ENTRY_OVERHEAD)]
+    /// The record cannot be logged even in parts: its fields besides the
+    /// references, with a single reference, make a line longer than
+    /// [`MAX_LINE`].
+    #[error(
+        "record too large for the audit log: {bytes} bytes of JSON without its references or with just one of them \
+         (at most {PART_BUDGET} fit in a line)"
+    )]
     TooLarge {
-        /// Its size as JSON.
+        /// The size as JSON of the record without references (or with the
+        /// reference that does not fit).
         bytes: usize,
     },
     /// An earlier write or sync failed; the log takes no more appends.
@@ -616,9 +706,10 @@ impl AuditLog {
     /// signed head file. An existing one is read and checked whole, as
     /// [`verify`] does, with the key's public half; an unfinished last line
     /// (a crash in the middle of a write: the entry was never acknowledged)
-    /// is cut off and everything before it kept. If the signed head file is
-    /// older than the log's last checkpoint (a crash between the two), it is
-    /// brought up to date.
+    /// is cut off and everything before it kept, and so are the first parts
+    /// of an exchange whose last part a crash kept from the disk. If the
+    /// signed head file is older than the log's last checkpoint (a crash
+    /// between the two), it is brought up to date.
     ///
     /// # Errors
     ///
@@ -657,10 +748,25 @@ impl AuditLog {
                 return Err(AuditError::damaged(path, scanner.lines + 1, damage));
             }
         }
-        if torn > 0 {
-            file.set_len(scanner.good_len).map_err(|e| AuditError::io(path, "cut off the unfinished last line", e))?;
+        // The parts of an exchange cut short by a crash were never
+        // acknowledged: cut them off with the unfinished line, if any, so
+        // that the next entry does not stand in the middle of an exchange.
+        // A checkpoint never stands among parts, so the signed head cannot
+        // name one of them in a log the node wrote.
+        if let Some(p) = &scanner.parts {
+            if head.as_ref().is_some_and(|h| h.seq >= p.first_seq) {
+                return Err(AuditError::damaged(path, p.line, p.unfinished()));
+            }
+        }
+        let keep = scanner.parts.as_ref().map_or(scanner.good_len, |p| p.len_before);
+        if keep < scanner.good_len + torn {
+            file.set_len(keep).map_err(|e| AuditError::io(path, "cut off the unfinished end", e))?;
             file.sync_all().map_err(|e| AuditError::io(path, "sync", e))?;
         }
+        let (last_seq, chain) = match &scanner.parts {
+            Some(p) => (p.first_seq - 1, p.chain_before),
+            None => (scanner.last_seq, scanner.chain),
+        };
         let state = if scanner.header.is_none() {
             let created = clock.now_ms();
             let header = header_line(created, &public);
@@ -682,7 +788,7 @@ impl AuditLog {
                 }
             }
             let last_checkpoint = scanner.last_checkpoint.as_ref().map(|c| (c.seq, c.time_ms));
-            State::new(scanner.last_seq, scanner.chain, last_checkpoint)
+            State::new(last_seq, chain, last_checkpoint)
         };
         Ok(AuditLog {
             path: path.to_path_buf(),
@@ -701,46 +807,53 @@ impl AuditLog {
     /// Appends `record` and returns its sequence number once the entry is on
     /// disk. Blocks for a disk sync, shared with concurrent appends.
     ///
+    /// A record whose references do not fit in one line is appended as
+    /// consecutive parts (see the module documentation), all on disk on
+    /// return; the number returned is the first part's.
+    ///
     /// # Errors
     ///
-    /// [`AuditError::TooLarge`] for a record that does not fit in a line;
-    /// [`AuditError::Io`] if writing or syncing its batch failed, and
+    /// [`AuditError::TooLarge`] for a record that cannot be split into
+    /// lines; [`AuditError::Io`] if writing or syncing its batch failed, and
     /// [`AuditError::Failed`] for every append after that (reopen the log).
     pub fn append(&self, record: &Record) -> Result<u64, AuditError> {
-        let seq = self.enqueue(record)?;
-        self.sync_through(seq)?;
-        Ok(seq)
+        let queued = self.enqueue(record)?;
+        self.sync_through(*queued.end())?;
+        Ok(*queued.start())
     }
 
-    /// Queues `record`'s entry and returns its sequence number at once; the
-    /// entry is on disk once [`AuditLog::sync_through`] (or
-    /// [`AuditLog::sync_queued`]) has covered it. For callers that must not
-    /// block (an async server, with a writer thread calling `sync_queued`).
+    /// Queues `record`'s entry (or its parts) and returns their sequence
+    /// numbers at once; they are on disk once [`AuditLog::sync_through`]
+    /// (or [`AuditLog::sync_queued`]) has covered the last. For callers
+    /// that must not block (an async server, with a writer thread calling
+    /// `sync_queued`).
     ///
     /// # Errors
     ///
     /// [`AuditError::TooLarge`]; [`AuditError::Failed`] after a failed write.
-    pub fn enqueue(&self, record: &Record) -> Result<u64, AuditError> {
-        let json = record_json(record);
-        if json.len() > MAX_LINE - ENTRY_OVERHEAD {
-            return Err(AuditError::TooLarge { bytes: json.len() });
-        }
+    pub fn enqueue(&self, record: &Record) -> Result<std::ops::RangeInclusive<u64>, AuditError> {
+        let entries = split(record)?;
         let mut state = self.lock();
         if let Some(cause) = &state.failed {
             return Err(self.failed(cause));
         }
-        let seq = state.next_seq;
+        let first = state.next_seq;
         // Read under the lock so that times follow sequence numbers as the
         // clock does.
-        let body = entry_body(seq, self.clock.now_ms(), &state.chain, &json);
-        let hash = entry_hash(&state.chain, body.as_bytes());
-        let line = entry_line(&body, &hash);
-        state.pending.extend_from_slice(line.as_bytes());
-        state.pending.push(b'\n');
-        state.chain = hash;
-        state.next_seq += 1;
+        let time_ms = self.clock.now_ms();
+        // An exchange's parts are queued together, so that one batch writes
+        // them all, next to each other and before any checkpoint.
+        for (json, part) in &entries {
+            let body = entry_body(state.next_seq, time_ms, &state.chain, json, *part);
+            let hash = entry_hash(&state.chain, body.as_bytes());
+            let line = entry_line(&body, &hash);
+            state.pending.extend_from_slice(line.as_bytes());
+            state.pending.push(b'\n');
+            state.chain = hash;
+            state.next_seq += 1;
+        }
         self.queued.notify_one();
-        Ok(seq)
+        Ok(first..=state.next_seq - 1)
     }
 
     /// Returns once every entry up to `seq` is on disk, writing the queue
@@ -983,6 +1096,9 @@ fn verify_against(path: &Path, node_key: &VerifyingKey, head: Option<Checkpoint>
     if torn > 0 {
         return Err(AuditError::damaged(path, scanner.lines + 1, Damage::Unfinished { bytes: torn }));
     }
+    if let Some(p) = &scanner.parts {
+        return Err(AuditError::damaged(path, p.line, p.unfinished()));
+    }
     let last_checkpoint = scanner.last_checkpoint.as_ref().map(|c| c.seq);
     let signed = last_checkpoint.max(head.as_ref().map(|h| h.seq)).unwrap_or(0);
     Ok(Report {
@@ -1003,7 +1119,9 @@ fn verify_against(path: &Path, node_key: &VerifyingKey, head: Option<Checkpoint>
 /// Each entry read is checked against its hash and the chain, but not
 /// against the node's signatures (no key is needed): run [`verify`] for
 /// those. An unfinished last line (a write in progress) is not an entry and
-/// is skipped.
+/// is skipped, and so are the parts of an exchange whose last part is not
+/// in the log yet. An exchange logged in parts is listed by the parts that
+/// name `reference` (each part names the requester, purpose and case).
 ///
 /// # Errors
 ///
@@ -1013,9 +1131,16 @@ pub fn subject(path: &Path, reference: &str) -> Result<Vec<Entry>, AuditError> {
     let file = File::open(path).map_err(|e| AuditError::io(path, "open", e))?;
     let mut scanner = Scanner::new(None, None);
     let mut found = Vec::new();
+    // Parts of an exchange are listed once its last part is read: before,
+    // it is an append in progress (or cut short by a crash).
+    let mut held = Vec::new();
     scan(path, BufReader::new(file), &mut scanner, |entry| {
+        let last_part = entry.part.is_none_or(|p| p.index == p.of);
         if entry.record.references.iter().any(|r| r.reference == reference) {
-            found.push(entry);
+            held.push(entry);
+        }
+        if last_part {
+            found.append(&mut held);
         }
     })?;
     if scanner.header.is_none() {
@@ -1044,6 +1169,29 @@ struct Scanner<'a> {
     last_checkpoint: Option<Checkpoint>,
     /// The head's entry was found with the head's chain hash.
     head_matched: bool,
+    /// The exchange whose parts are being read, until its last part.
+    parts: Option<Parts>,
+}
+
+/// An exchange logged in parts, as far as it has been read.
+struct Parts {
+    /// Its first part's sequence number and line.
+    first_seq: u64,
+    line: u64,
+    /// Parts read so far, of how many.
+    found: u32,
+    of: u32,
+    /// Its record without references, which every part repeats.
+    exchange: Record,
+    /// The log before its first part: bytes, and the chain hash.
+    len_before: u64,
+    chain_before: Digest,
+}
+
+impl Parts {
+    fn unfinished(&self) -> Damage {
+        Damage::UnfinishedParts { seq: self.first_seq, found: self.found, of: self.of }
+    }
 }
 
 impl<'a> Scanner<'a> {
@@ -1060,6 +1208,7 @@ impl<'a> Scanner<'a> {
             chain: Digest::default(),
             last_checkpoint: None,
             head_matched: false,
+            parts: None,
         }
     }
 
@@ -1111,7 +1260,7 @@ impl<'a> Scanner<'a> {
 
     fn entry_line(&mut self, line: &[u8]) -> Result<Entry, Damage> {
         let e: EntryLine = serde_json::from_slice(line).map_err(|e| unreadable(&e))?;
-        let body = entry_body(e.seq, e.time_ms, &e.prev, &record_json(&e.record));
+        let body = entry_body(e.seq, e.time_ms, &e.prev, &record_json(&e.record), e.part);
         if entry_line(&body, &e.hash).as_bytes() != line {
             return Err(Damage::NotCanonical);
         }
@@ -1130,14 +1279,52 @@ impl<'a> Scanner<'a> {
         if e.prev != self.chain {
             return Err(Damage::BrokenChain { seq: e.seq });
         }
+        self.part(e.seq, &e.record, e.part)?;
         self.last_seq = e.seq;
         self.chain = e.hash;
         self.entries += 1;
         self.check_head()?;
-        Ok(Entry { seq: e.seq, time_ms: e.time_ms, prev: e.prev, record: e.record, hash: e.hash })
+        Ok(Entry { seq: e.seq, time_ms: e.time_ms, prev: e.prev, record: e.record, part: e.part, hash: e.hash })
+    }
+
+    /// Checks that entry `seq` continues the exchange being read in parts,
+    /// starts one, or is whole when none is being read.
+    fn part(&mut self, seq: u64, record: &Record, part: Option<Part>) -> Result<(), Damage> {
+        let Some(Part { index, of }) = part else {
+            return self.parts.as_ref().map_or(Ok(()), |p| Err(p.unfinished()));
+        };
+        if of < 2 || index == 0 || index > of {
+            return Err(Damage::InvalidPart { seq, index, of });
+        }
+        match &mut self.parts {
+            None if index == 1 => {
+                self.parts = Some(Parts {
+                    first_seq: seq,
+                    line: self.lines,
+                    found: 1,
+                    of,
+                    exchange: exchange_of(record),
+                    len_before: self.good_len,
+                    chain_before: self.chain,
+                });
+                Ok(())
+            }
+            Some(p) if index == 1 => Err(p.unfinished()),
+            Some(p) if p.of == of && p.found + 1 == index && p.exchange == exchange_of(record) => {
+                p.found = index;
+                if index == of {
+                    self.parts = None;
+                }
+                Ok(())
+            }
+            _ => Err(Damage::StrayPart { seq, index, of }),
+        }
     }
 
     fn checkpoint_line(&mut self, line: &[u8]) -> Result<(), Damage> {
+        if let Some(p) = &self.parts {
+            return Err(p.unfinished());
+        }
         let checkpoint = parse_checkpoint(line)?;
         if checkpoint.seq != self.last_seq {
             return Err(Damage::MisplacedCheckpoint { seq: checkpoint.seq, after: self.last_seq });
@@ -1287,6 +1474,8 @@ struct EntryLine {
     time_ms: u64,
     prev: Digest,
     record: Record,
+    #[serde(default)]
+    part: Option<Part>,
     hash: Digest,
 }
 
@@ -1299,6 +1488,73 @@ struct CheckpointLine {
     time_ms: u64,
     head: Digest,
     signature: String,
+}
+
+/// The record JSON of each entry `record` takes: the whole record in one
+/// entry when it fits in a line, else parts sharing out its references in
+/// order, each as many as fit.
+fn split(record: &Record) -> Result<Vec<(String, Option<Part>)>, AuditError> {
+    let whole = record_json(record);
+    if whole.len() <= RECORD_BUDGET {
+        return Ok(vec![(whole, None)]);
+    }
+    let bare = exchange_of(record);
+    let base = record_json(&bare).len();
+    // No reference: the record's other fields alone are too long.
+    if record.references.is_empty() {
+        return Err(AuditError::TooLarge { bytes: base });
+    }
+    // Where each part's references start, by the JSON each adds: its own
+    // bytes, and a comma after the first of a part.
+    let mut starts = vec![0];
+    let mut used = base;
+    for (i, r) in record.references.iter().enumerate() {
+        let len = serde_json::to_vec(r).map_or(0, |json| json.len());
+        if base + len > PART_BUDGET {
+            return Err(AuditError::TooLarge { bytes: base + len });
+        }
+        let first_of_part = starts.last() == Some(&i);
+        if first_of_part {
+            used = base + len;
+        } else if used + 1 + len <= PART_BUDGET {
+            used += 1 + len;
+        } else {
+            starts.push(i);
+            used = base + len;
+        }
+    }
+    let of = u32::try_from(starts.len()).map_err(|_| AuditError::TooLarge { bytes: whole.len() })?;
+    starts.push(record.references.len());
+    starts
+        .windows(2)
+        .zip(1..)
+        .map(|(range, index)| {
+            let part = Record { references: record.references[range[0]..range[1]].to_vec(), ..bare.clone() };
+            let json = record_json(&part);
+            // What the sizes above promise; checked rather than trusted.
+            if json.len() > PART_BUDGET {
+                return Err(AuditError::TooLarge { bytes: json.len() });
+            }
+            Ok((json, Some(Part { index, of })))
+        })
+        .collect()
+}
+
+/// `record` without its references: what every part of an exchange repeats.
+fn exchange_of(record: &Record) -> Record {
+    // Spelled out, so that a new field of Record must be considered here.
+    let Record { requester, purpose, case_reference, category, action, demand, query_digest, references: _, outcome } = record;
+    Record {
+        requester: requester.clone(),
+        purpose: purpose.clone(),
+        case_reference: case_reference.clone(),
+        category: category.clone(),
+        action: action.clone(),
+        demand: demand.clone(),
+        query_digest: *query_digest,
+        references: Vec::new(),
+        outcome: outcome.clone(),
+    }
 }
 
 fn record_json(record: &Record) -> String {
@@ -1320,8 +1576,12 @@ fn header_hash(line: &[u8]) -> Digest {
 }
 
 /// An entry line up to, not including, `,"hash":`: the bytes its hash covers.
-fn entry_body(seq: u64, time_ms: u64, prev: &Digest, record_json: &str) -> String {
-    format!(r#"{{"type":"entry","seq":{seq},"time_ms":{time_ms},"prev":"{prev}","record":{record_json}"#)
+fn entry_body(seq: u64, time_ms: u64, prev: &Digest, record_json: &str, part: Option<Part>) -> String {
+    let mut body = format!(r#"{{"type":"entry","seq":{seq},"time_ms":{time_ms},"prev":"{prev}","record":{record_json}"#);
+    if let Some(Part { index, of }) = part {
+        body += &format!(r#","part":{{"index":{index},"of":{of}}}"#);
+    }
+    body
 }
 
 fn entry_line(body: &str, hash: &Digest) -> String {

@@ -67,17 +67,19 @@ impl AuditWriter {
         Ok(AuditWriter { log, synced, stop, thread: Some(thread) })
     }
 
-    /// Appends `record`; returns its sequence number once it is on disk.
+    /// Appends `record` (in parts if need be); returns its (first part's)
+    /// sequence number once it is on disk.
     ///
     /// # Errors
     /// As [`AuditLog::append`].
     pub async fn append(&self, record: &Record) -> Result<u64, AuditError> {
-        let seq = self.log.enqueue(record)?;
+        let queued = self.log.enqueue(record)?;
+        let seq = *queued.end();
         let mut synced = self.synced.clone();
         let failed = |cause: String| AuditError::Failed { path: self.log.path().to_path_buf(), cause };
         let seen = synced.wait_for(|s| !matches!(s, Synced::Through(t) if *t < seq)).await.map(|s| s.clone());
         match seen {
-            Ok(Synced::Through(_)) => Ok(seq),
+            Ok(Synced::Through(_)) => Ok(*queued.start()),
             Ok(Synced::Failed(cause)) => Err(failed(cause)),
             Err(_) => Err(failed("the audit writer stopped".into())),
         }

@@ -20,6 +20,7 @@
 //! request_timeout_ms = 30000
 //! signature_window_s = 60
 //! min_loci = 6                    # fewest matching loci a DNA search may ask for
+//! max_in_flight = 512             # signed requests worked on at once; beyond: 503 overloaded
 //! work_threads = 4                # requests worked on at once; default: twice the CPU cores
 //! [policy]
 //! prior_authorisation_required = false   # national law: data only after authorisation
@@ -71,6 +72,11 @@ pub struct Limits {
     /// Fewest matching loci a DNA search may ask for (SPEC section 3: 6),
     /// and fewest loci a query must type without wildcards.
     pub min_loci: u8,
+    /// Most signed requests worked on at once, from the first look at their
+    /// headers until their log entry is written (work that outlived the
+    /// timeout included); beyond it a request is answered 503 `overloaded`
+    /// at once, with `Retry-After`.
+    pub max_in_flight: usize,
     /// Threads working on requests at once (searches, demands); default:
     /// twice the CPU cores. More let long batches run beside short
     /// searches; fewer spend less on switching between threads.
@@ -80,11 +86,29 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_body_bytes: 8 << 20, max_queries: 1000, max_batch: 100_000, request_timeout_ms: 30_000, signature_window_s: 60, min_loci: 6, work_threads: None }
+        Limits { max_body_bytes: 8 << 20, max_queries: 1000, max_batch: 100_000, request_timeout_ms: 30_000, signature_window_s: 60, min_loci: 6, max_in_flight: 512, work_threads: None }
     }
 }
 
 impl Limits {
+    /// The largest [`Limits::max_in_flight`] accepted (tokio's semaphore
+    /// takes no more permits).
+    pub const MAX_IN_FLIGHT: usize = tokio::sync::Semaphore::MAX_PERMITS;
+
+    /// What is wrong with these limits, if anything.
+    ///
+    /// # Errors
+    /// A message naming the setting.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=Limits::MAX_IN_FLIGHT).contains(&self.max_in_flight) {
+            return Err(format!("[limits] max_in_flight = {}: must be 1 to {}", self.max_in_flight, Limits::MAX_IN_FLIGHT));
+        }
+        if self.work_threads == Some(0) {
+            return Err("[limits] work_threads = 0: must be at least 1".into());
+        }
+        Ok(())
+    }
+
     /// [`Limits::work_threads`], or its default.
     pub fn work_threads(&self) -> usize {
         self.work_threads.unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
@@ -161,9 +185,7 @@ impl NodeConfig {
         if let Some(category) = c.indexes.keys().find(|k| !crate::directory::CATEGORIES.contains(&k.as_str())) {
             return Err(ConfigError::Invalid { path: path.display().to_string(), problem: format!("[indexes]: unknown category {category:?}") });
         }
-        if c.limits.work_threads == Some(0) {
-            return Err(ConfigError::Invalid { path: path.display().to_string(), problem: "[limits]: work_threads must be at least 1".into() });
-        }
+        c.limits.check().map_err(|problem| ConfigError::Invalid { path: path.display().to_string(), problem })?;
         Ok(c)
     }
 }
@@ -185,20 +207,35 @@ impl ClientConfig {
 mod tests {
     use super::*;
 
-    fn load(limits: &str) -> Result<NodeConfig, ConfigError> {
+    fn node_toml(limits: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("node.toml");
-        let text = format!("id = \"XX-NODE\"\nlisten = \"127.0.0.1:0\"\nsigning_key = \"node.key\"\ndirectory = \"a.toml\"\naudit_log = \"audit.log\"\ndemands = \"d.sqlite\"\n[limits]\n{limits}\n");
-        std::fs::write(&path, text).expect("write");
-        NodeConfig::load(&path)
+        let text = format!("id = \"XX-NODE\"\nlisten = \"127.0.0.1:0\"\nsigning_key = \"node.key\"\ndirectory = \"authorities.toml\"\naudit_log = \"audit.log\"\ndemands = \"demands.sqlite\"\n{limits}");
+        std::fs::write(&path, text).expect("write node.toml");
+        (dir, path)
+    }
+
+    #[test]
+    fn max_in_flight_defaults_to_512_and_must_be_at_least_1() {
+        let (_dir, path) = node_toml("");
+        assert_eq!(NodeConfig::load(&path).expect("load").limits.max_in_flight, 512);
+        let (_dir, path) = node_toml("[limits]\nmax_in_flight = 3\n");
+        assert_eq!(NodeConfig::load(&path).expect("load").limits, Limits { max_in_flight: 3, ..Limits::default() });
+        let (_dir, path) = node_toml("[limits]\nmax_in_flight = 0\n");
+        let e = NodeConfig::load(&path).expect_err("0 takes no request");
+        assert!(e.to_string().contains("max_in_flight = 0: must be 1 to"), "{e}");
+        assert!(Limits { max_in_flight: Limits::MAX_IN_FLIGHT + 1, ..Limits::default() }.check().is_err());
     }
 
     #[test]
     fn work_threads_default_to_twice_the_cores_and_zero_is_refused() {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        assert_eq!(load("").expect("defaults").limits.work_threads(), 2 * cores);
-        assert_eq!(load("work_threads = 3").expect("three").limits.work_threads(), 3);
-        let e = load("work_threads = 0").expect_err("zero").to_string();
-        assert!(e.contains("node.toml") && e.contains("work_threads must be at least 1"), "{e}");
+        let (_dir, path) = node_toml("");
+        assert_eq!(NodeConfig::load(&path).expect("defaults").limits.work_threads(), 2 * cores);
+        let (_dir, path) = node_toml("[limits]\nwork_threads = 3\n");
+        assert_eq!(NodeConfig::load(&path).expect("three").limits.work_threads(), 3);
+        let (_dir, path) = node_toml("[limits]\nwork_threads = 0\n");
+        let e = NodeConfig::load(&path).expect_err("zero").to_string();
+        assert!(e.contains("node.toml") && e.contains("work_threads = 0: must be at least 1"), "{e}");
     }
 }

@@ -48,7 +48,7 @@ use std::path::PathBuf;
 use crate::message::demand::DemandStatus;
 
 pub use machine::Step;
-pub use store::DemandStore;
+pub use store::{is_id, DemandStore};
 pub use validate::{FieldError, InvalidInput};
 
 /// The designated authority's time to reply, and the authorising body's time

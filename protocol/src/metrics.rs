@@ -1,6 +1,6 @@
 //! The node's counters in the Prometheus text format (`GET /metrics`):
-//! requests by path and status, hits, refusals by code, and a latency
-//! histogram. Atomics for the hot counters; the labelled counts sit behind
+//! requests by path and status, hits, refusals by code, a latency
+//! histogram, and the requests in flight against their limit. Atomics for the hot counters; the labelled counts sit behind
 //! short locks (few distinct labels).
 
 use std::collections::BTreeMap;
@@ -47,9 +47,12 @@ impl Metrics {
         self.hits.fetch_add(n, Relaxed);
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition, with `in_flight` signed requests
+    /// being worked on, of at most `max_in_flight`.
+    pub fn render(&self, in_flight: usize, max_in_flight: usize) -> String {
         let mut out = String::new();
+        let _ = writeln!(out, "# HELP hitdex_in_flight Signed requests being worked on.\n# TYPE hitdex_in_flight gauge\nhitdex_in_flight {in_flight}");
+        let _ = writeln!(out, "# HELP hitdex_max_in_flight The limit of signed requests worked on at once.\n# TYPE hitdex_max_in_flight gauge\nhitdex_max_in_flight {max_in_flight}");
         out.push_str("# HELP hitdex_requests_total Requests answered, by route and status.\n# TYPE hitdex_requests_total counter\n");
         for ((path, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             let _ = writeln!(out, "hitdex_requests_total{{path=\"{path}\",status=\"{status}\"}} {n}");
@@ -85,7 +88,7 @@ mod tests {
         m.request("/v1/search/dna", 401, Duration::from_secs(9));
         m.refusal("replayed");
         m.hits(4);
-        let text = m.render();
+        let text = m.render(3, 512);
         for line in [
             "hitdex_requests_total{path=\"/v1/search/dna\",status=\"200\"} 2",
             "hitdex_requests_total{path=\"/v1/search/dna\",status=\"401\"} 1",
@@ -96,6 +99,8 @@ mod tests {
             "hitdex_request_seconds_bucket{le=\"5\"} 2",
             "hitdex_request_seconds_bucket{le=\"+Inf\"} 3",
             "hitdex_request_seconds_count 3",
+            "hitdex_in_flight 3",
+            "hitdex_max_in_flight 512",
         ] {
             assert!(text.lines().any(|l| l == line), "{line}\n{text}");
         }

@@ -9,9 +9,10 @@
 //! included. Searches run on tokio's blocking pool (the engine is
 //! synchronous and CPU-bound) under the request timeout; the audit entry of
 //! every exchange is on disk before its answer leaves
-//! ([`crate::audit_writer`]). Client faults get
-//! a 4xx with `{"error":{"code","message"}}`; a 5xx means the node itself
-//! failed.
+//! ([`crate::audit_writer`]). At most `max_in_flight` signed requests are
+//! worked on at once; beyond, the node answers 503 `overloaded` at once
+//! (signed, logged, with `Retry-After`). Client faults get a 4xx with
+//! `{"error":{"code","message"}}`; a 5xx means the node itself failed.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ use hitdex_engine::index::container::Category;
 use hitdex_engine::index::Index;
 use hitdex_engine::keyed::KeyIndex;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::audit::{AuditError, AuditLog, Digest, Outcome, Record, Returned};
 use crate::audit_writer::AuditWriter;
@@ -88,6 +90,8 @@ pub struct Node {
     ready: AtomicBool,
     audit: AuditWriter,
     demands: DemandStore,
+    /// A permit per signed request being worked on: `limits.max_in_flight`.
+    in_flight: Arc<Semaphore>,
 }
 
 /// An answer to a signed request, before it is signed.
@@ -99,6 +103,8 @@ struct Answer {
     purpose: String,
     case_reference: String,
     references: Vec<Returned>,
+    /// The information demand the answer is about.
+    demand: Option<String>,
 }
 
 /// A refused request: the status and the JSON error body's code and message.
@@ -107,11 +113,13 @@ struct Refusal {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for a `Retry-After` header, if the client should try again.
+    retry_after_s: Option<u32>,
 }
 
 impl Refusal {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
-        Refusal { status, code, message: message.into() }
+        Refusal { status, code, message: message.into(), retry_after_s: None }
     }
 
     fn bad(code: &'static str, message: impl Into<String>) -> Refusal {
@@ -142,6 +150,7 @@ impl Node {
     /// # Errors
     /// [`NodeError`] naming the file at fault.
     pub fn open(config: &NodeConfig, clock: Arc<dyn Clock>) -> Result<Node, NodeError> {
+        config.limits.check().map_err(|problem| ConfigError::Invalid { path: "node.toml".into(), problem })?;
         let key = keys::read_signing(&config.signing_key)?;
         let directory = Directory::load(&config.directory)?;
         let log = AuditLog::open(&config.audit_log, key.clone(), Arc::clone(&clock))?;
@@ -172,6 +181,7 @@ impl Node {
             ready: AtomicBool::new(false),
             audit,
             demands,
+            in_flight: Arc::new(Semaphore::new(config.limits.max_in_flight)),
         })
     }
 
@@ -221,7 +231,7 @@ impl Node {
         let results = search(index, &request, access)?;
         let references = returned(&results);
         let body = serde_json::to_vec(&DnaAnswer { node: self.id.clone(), results }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references })
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
     }
 
     /// `POST /v1/search/{vehicle|phone|identity}`: hit or no hit, and who
@@ -238,7 +248,7 @@ impl Node {
         let results: Vec<KeyResult> = request.names.into_iter().zip(found).map(|(query, hits)| KeyResult { query, hits: hits.into_iter().map(|h| Holder { reference: h.reference, authority: h.authority }).collect() }).collect();
         let references = results.iter().flat_map(|r| &r.hits).map(|h| Returned { authority: h.authority.clone(), reference: h.reference.clone() }).collect();
         let body = serde_json::to_vec(&KeyAnswer { node: self.id.clone(), results }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references })
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
     }
 
     fn batch_dna(&self, call: &Call) -> Result<Answer, Refusal> {
@@ -251,13 +261,13 @@ impl Node {
             out.push(b'\n');
         }
         let references = returned(&results);
-        Ok(Answer { status: StatusCode::OK, content_type: NDJSON, body: out, purpose: request.purpose, case_reference: request.case_reference, references })
+        Ok(Answer { status: StatusCode::OK, content_type: NDJSON, body: out, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
     }
 
     /// Any authority of the directory may see what the node serves.
     fn status(&self, _call: &Call) -> Result<Answer, Refusal> {
         let body = serde_json::to_vec(&self.index_status()).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new() })
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new(), demand: None })
     }
 
     /// `POST /v1/demands`: an authority may ask for data of the categories
@@ -280,7 +290,7 @@ impl Node {
         let filter: DemandFilter = serde_urlencoded::from_str(&call.query).map_err(|e| Refusal::bad("invalid_query", format!("query string: {e}")))?;
         let demands = self.demands.list_for(&filter, Some(&call.authority))?;
         let body = serde_json::to_vec(&DemandList { demands }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new() })
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new(), demand: None })
     }
 
     /// A demand the authority may see: one it sent or must answer (others
@@ -363,7 +373,11 @@ impl Node {
             Ok(a) => (a.purpose.clone(), a.case_reference.clone(), a.references.clone(), Outcome::Answered { hits: a.references.len().min(u32::MAX as usize) as u32 }),
             Err(r) => (String::new(), String::new(), Vec::new(), Outcome::Refused { status: r.status.as_u16(), code: r.code.to_string() }),
         };
-        Record { requester, purpose, case_reference, category: exchange.category.clone(), action: exchange.action.to_string(), query_digest, references, outcome }
+        // The demand the answer names (the new one, for `POST /v1/demands`),
+        // else the one the path names, refused requests included, if it
+        // has the form of an id.
+        let demand = result.ok().and_then(|a| a.demand.clone()).or_else(|| (exchange.category == "demand" && demand::is_id(&exchange.param)).then(|| exchange.param.clone()));
+        Record { requester, purpose, case_reference, category: exchange.category.clone(), action: exchange.action.to_string(), demand, query_digest, references, outcome }
     }
 
     /// Closes the audit log with a last signed checkpoint.
@@ -377,7 +391,11 @@ impl Node {
     fn refuse(&self, r: &Refusal, nonce: &str) -> Response {
         self.metrics.refusal(r.code);
         let body = serde_json::to_vec(&ErrorBody::new(r.code, r.message.clone())).unwrap_or_default();
-        self.respond(r.status, JSON, body, nonce)
+        let mut response = self.respond(r.status, JSON, body, nonce);
+        if let Some(seconds) = r.retry_after_s {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -390,7 +408,7 @@ fn concerns(d: &Demand, authority: &str) -> bool {
 /// A demand as an answer: the audit log names the record it is about.
 fn demand_answer(d: &Demand, body: Vec<u8>) -> Answer {
     let references = d.form.hit.iter().map(|h| Returned { authority: d.form.designated_authority.clone(), reference: h.reference.clone() }).collect();
-    Answer { status: StatusCode::OK, content_type: JSON, body, purpose: d.form.purpose.clone(), case_reference: d.form.case_reference.clone(), references }
+    Answer { status: StatusCode::OK, content_type: JSON, body, purpose: d.form.purpose.clone(), case_reference: d.form.case_reference.clone(), references, demand: Some(d.id.clone()) }
 }
 
 impl From<DemandError> for Refusal {
@@ -530,7 +548,7 @@ async fn ready_route(State(node): State<Arc<Node>>) -> Response {
 async fn metrics_route(State(node): State<Arc<Node>>) -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
-        .body(Body::from(node.metrics.render()))
+        .body(Body::from(node.metrics.render(node.limits.max_in_flight.saturating_sub(node.in_flight.available_permits()), node.limits.max_in_flight)))
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
@@ -567,17 +585,23 @@ struct Exchange {
     param: String,
 }
 
-/// Checks the signature, reads the body (at most the limit), runs `work`
-/// under the timeout, logs the exchange in the audit log (answered or
-/// refused) before answering, signs the answer, counts it. An answer whose
-/// log entry cannot be written is not given (500): no lookup goes
-/// untraced. The work runs on tokio's blocking pool (the engine is
-/// synchronous and CPU-bound); past the timeout the partner gets a 503
+/// Takes one of the `max_in_flight` permits (none left: a 503 `overloaded`
+/// at once, logged), checks the signature, reads the body (at most the
+/// limit), runs `work` under the timeout, logs the exchange in the audit
+/// log (answered or refused) before answering, signs the answer, counts it.
+/// An answer whose log entry cannot be written is not given (500): no
+/// lookup goes untraced. The work runs on tokio's blocking pool (the engine
+/// is synchronous and CPU-bound); past the timeout the partner gets a 503
 /// (logged as such) while the work, which cannot be cancelled, ends
 /// unheard. A panic in the work is an internal error.
 async fn signed(node: Arc<Node>, exchange: Exchange, method: Method, uri: Uri, headers: HeaderMap, body: Body, work: Work) -> Response {
     let started = Instant::now();
-    let (nonce, result) = admit_and_run(&node, &exchange, method, &uri, &headers, body, work).await;
+    // First, so that a request over the limit costs nothing but its log
+    // entry: no signature check, no body read.
+    let (nonce, result) = match Arc::clone(&node.in_flight).try_acquire_owned() {
+        Ok(permit) => admit_and_run(&node, &exchange, method, &uri, &headers, body, work, permit).await,
+        Err(_) => (None, overloaded(&node, &exchange, &headers).await),
+    };
     let claimed_nonce = claimed(&headers, "nonce");
     let nonce = nonce.as_deref().or(claimed_nonce.as_deref()).unwrap_or("none");
     let response = match result {
@@ -600,7 +624,20 @@ fn claimed(headers: &HeaderMap, name: &str) -> Option<String> {
     input.split(';').find_map(|p| p.strip_prefix(&prefix)).and_then(|k| k.strip_suffix('"')).filter(|k| crate::directory::is_valid_id(k)).map(str::to_string)
 }
 
-async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, uri: &Uri, headers: &HeaderMap, body: Body, work: Work) -> (Option<String>, Result<Answer, Refusal>) {
+/// The refusal of a request over `max_in_flight`, logged as every refusal
+/// is (from the headers: the body is not read).
+async fn overloaded(node: &Arc<Node>, exchange: &Exchange, headers: &HeaderMap) -> Result<Answer, Refusal> {
+    let message = format!("the node is working on as many requests as it takes at once ({}); try again shortly", node.limits.max_in_flight);
+    let refusal = Refusal { retry_after_s: Some(1), ..Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message) };
+    node.logged(exchange, claimed(headers, "keyid").unwrap_or_default(), Digest::of(b""), Err(refusal)).await
+}
+
+/// `permit` is held until the request's log entry is written, and by the
+/// work until it ends when it outlives the timeout: work the node cannot
+/// cancel still counts against `max_in_flight`.
+#[allow(clippy::too_many_arguments)]
+async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, uri: &Uri, headers: &HeaderMap, body: Body, work: Work, permit: OwnedSemaphorePermit) -> (Option<String>, Result<Answer, Refusal>) {
+    let permit = Arc::new(permit);
     let limit = node.limits.max_body_bytes;
     let refused = |digest: Digest, refusal: Refusal| node.logged(exchange, claimed(headers, "keyid").unwrap_or_default(), digest, Err(refusal));
     // Who signed, when, for which node, and the nonce: all from the
@@ -638,8 +675,11 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
     }
     let call = Call { authority: claim.keyid.clone(), param: exchange.param.clone(), query: uri.query().unwrap_or_default().to_string(), body: bytes };
     let timed_out = || Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", format!("no answer within {} ms", timeout.as_millis()));
-    let task_node = Arc::clone(node);
-    let job = move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&task_node, &call))).unwrap_or_else(|_| Err(internal("a request's work panicked")));
+    let (task_node, job_permit) = (Arc::clone(node), Arc::clone(&permit));
+    let job = move || {
+        let _in_flight = job_permit;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&task_node, &call))).unwrap_or_else(|_| Err(internal("a request's work panicked")))
+    };
     let result = match tokio::time::timeout(timeout, tokio::task::spawn_blocking(job)).await {
         Ok(joined) => joined.unwrap_or_else(|e| Err(internal(e))),
         Err(_) => Err(timed_out()),

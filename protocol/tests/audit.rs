@@ -1,6 +1,7 @@
 //! The audit log on real files: round trips, every kind of tampering, a
 //! crash at every byte of the last line, concurrent appends, the right of
-//! access, and the limits of what verification can see.
+//! access, exchanges logged in parts, logs written before the latest
+//! fields, and the limits of what verification can see.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -11,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use hitdex_protocol::audit::{
-    self, default_head_path, AuditError, AuditLog, Damage, Digest, Options, Outcome, Record, Report, Returned,
+    self, default_head_path, AuditError, AuditLog, Damage, Digest, Options, Outcome, Part, Record, Report, Returned,
 };
 use hitdex_protocol::audit_writer::AuditWriter;
 use hitdex_protocol::clock::{Clock, ManualClock};
@@ -40,7 +41,7 @@ fn every(n: u64) -> Options {
 }
 
 /// The `i`-th test record: a search naming `U{i}` and, for some, `R{i % 5}`;
-/// every fourth one refused.
+/// every fourth one refused; every third about a demand.
 fn record(i: u64) -> Record {
     let mut references = vec![Returned { authority: "NL-NFI".into(), reference: format!("U{i}") }];
     if i.is_multiple_of(2) {
@@ -52,6 +53,7 @@ fn record(i: u64) -> Record {
         case_reference: format!("case-{i}"),
         category: "dna".into(),
         action: "search".into(),
+        demand: i.is_multiple_of(3).then(|| format!("{i:032x}")),
         query_digest: Digest::of(format!("query {i}").as_bytes()),
         references,
         outcome: if i % 4 == 3 {
@@ -110,7 +112,10 @@ fn rehash_entry(line: &str, seq: u64, prev: [u8; 32]) -> (String, [u8; 32]) {
     let record: Record = serde_json::from_value(v["record"].clone()).expect("record");
     let record = serde_json::to_string(&record).expect("record JSON");
     let prev_hex = blake3::Hash::from_bytes(prev).to_hex();
-    let body = format!(r#"{{"type":"entry","seq":{seq},"time_ms":{time},"prev":"{prev_hex}","record":{record}"#);
+    let mut body = format!(r#"{{"type":"entry","seq":{seq},"time_ms":{time},"prev":"{prev_hex}","record":{record}"#);
+    if let Some(part) = v.get("part") {
+        body += &format!(r#","part":{{"index":{},"of":{}}}"#, part["index"], part["of"]);
+    }
     let mut hasher = blake3::Hasher::new_derive_key("hitdex audit log v1 entry");
     hasher.update(&prev);
     hasher.update(body.as_bytes());
@@ -280,6 +285,7 @@ fn another_spelling_of_the_same_values_is_found() {
     for respelled in [
         original[at].replacen("\"seq\":2", "\"seq\": 2", 1),
         original[at].replacen("DE-BKA", "\\u0044E-BKA", 1),
+        original[at].replacen("\"action\":\"search\",", "\"action\":\"search\",\"demand\":null,", 1),
     ] {
         assert_ne!(respelled, original[at]);
         let mut all = original.clone();
@@ -744,6 +750,225 @@ fn a_record_too_large_for_a_line_is_refused() {
     assert_eq!(log.append(&record(1)).expect("append"), 1, "the log goes on");
 }
 
+/// A batch's answer naming `n` references `H0000000`, `H0000001`, ...: more
+/// than a line holds for `n` over about 90,000.
+fn huge(n: usize) -> Record {
+    Record {
+        references: (0..n).map(|i| Returned { authority: "NL-NFI".into(), reference: format!("H{i:07}") }).collect(),
+        outcome: Outcome::Answered { hits: n as u32 },
+        action: "batch".into(),
+        ..record(1)
+    }
+}
+
+/// The parts of an exchange in the log's lines: (line index, seq, part,
+/// record) of every entry with a part.
+fn parts_of(lines: &[String]) -> Vec<(usize, u64, Part, Record)> {
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with(r#"{"type":"entry","#) && l.contains(r#"},"part":{"#))
+        .map(|(at, l)| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("entry JSON");
+            let part = Part { index: v["part"]["index"].as_u64().expect("index") as u32, of: v["part"]["of"].as_u64().expect("of") as u32 };
+            (at, v["seq"].as_u64().expect("seq"), part, serde_json::from_value(v["record"].clone()).expect("record"))
+        })
+        .collect()
+}
+
+#[test]
+fn an_exchange_naming_more_references_than_a_line_holds_is_logged_in_parts() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("audit.log");
+    let log = AuditLog::open_with(&path, node_key(), clock(), every(2)).expect("open");
+    assert_eq!(log.append(&record(1)).expect("append"), 1);
+    let big = huge(200_000);
+    assert!(serde_json::to_string(&big).expect("JSON").len() > 2 * audit::MAX_LINE, "the test needs three parts or more");
+    assert_eq!(log.append(&big).expect("append"), 2, "the number of the first part");
+    let last = log.last_seq();
+    assert!(last >= 4, "three parts or more: seq 2 to {last}");
+    assert_eq!(log.append(&record(7)).expect("append"), last + 1);
+    log.close().expect("close");
+
+    let report = clean_report(&path);
+    assert_eq!((report.entries, report.unsigned), (last + 1, 0));
+    let all = lines(&path);
+    assert!(all.iter().all(|l| l.len() <= audit::MAX_LINE), "every line within the limit");
+    let parts = parts_of(&all);
+    let of = (last - 1) as u32;
+    // Consecutive lines, numbered 1 to n, no checkpoint between them, each
+    // the whole exchange but for a share of the references, in order.
+    for (k, (at, seq, part, r)) in parts.iter().enumerate() {
+        assert_eq!((*at, *seq, *part), (parts[0].0 + k, 2 + k as u64, Part { index: k as u32 + 1, of }));
+        assert_eq!(Record { references: Vec::new(), ..r.clone() }, Record { references: Vec::new(), ..big.clone() });
+        assert!(!r.references.is_empty());
+    }
+    let joined: Vec<Returned> = parts.iter().flat_map(|(_, _, _, r)| r.references.clone()).collect();
+    assert_eq!(joined, big.references);
+    // The right of access finds the part naming a reference, the last one's too.
+    for (reference, index) in [("H0000000", 1), ("H0199999", of)] {
+        let found = audit::subject(&path, reference).expect("subject");
+        assert_eq!(found.len(), 1, "{reference}");
+        assert_eq!((found[0].part, found[0].record.case_reference.as_str()), (Some(Part { index, of }), "case-1"));
+        assert_eq!(format!("{}\n", found[0].to_line()), all[parts[index as usize - 1].0], "a part prints as its log line");
+    }
+    // Reopened, the log goes on after the exchange.
+    let log = AuditLog::open(&path, node_key(), clock()).expect("reopen");
+    assert_eq!(log.append(&record(8)).expect("append"), last + 2);
+    log.close().expect("close");
+    assert_eq!(clean_report(&path).entries, last + 2);
+}
+
+#[test]
+fn parts_removed_reordered_changed_or_mixed_with_other_lines_are_found() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("audit.log");
+    let log = AuditLog::open_with(&path, node_key(), clock(), every(1000)).expect("open");
+    log.append(&record(1)).expect("append");
+    log.append(&huge(200_000)).expect("append");
+    log.append(&record(2)).expect("append");
+    log.close().expect("close");
+    let original = lines(&path);
+    let parts = parts_of(&original);
+    let (first, of) = (parts[0].0, parts[0].2.of);
+    assert!(of >= 3);
+    let check = |change: &dyn Fn(&mut Vec<String>), line: usize, expected: Damage| {
+        let mut all = original.clone();
+        change(&mut all);
+        // Recomputed hashes: only the parts' order and contents are wrong.
+        rehash(&mut all);
+        write_lines(&path, &all);
+        assert_eq!(damage(audit::verify(&path, &public())), (line as u64 + 1, expected.clone()));
+        assert_eq!(damage(audit::subject(&path, "U1")), (line as u64 + 1, expected.clone()));
+        assert_eq!(damage(AuditLog::open(&path, node_key(), clock())), (line as u64 + 1, expected));
+    };
+    // Part 2 removed: part 3 (now seq 3) does not follow part 1.
+    check(&|all| drop(all.remove(first + 1)), first + 1, Damage::StrayPart { seq: 3, index: 3, of });
+    // Parts 2 and 3 swapped.
+    check(&|all| all.swap(first + 1, first + 2), first + 1, Damage::StrayPart { seq: 3, index: 3, of });
+    // The last part removed: the next entry stands where it should be.
+    let after = first + of as usize - 1;
+    check(&|all| drop(all.remove(after)), after, Damage::UnfinishedParts { seq: 2, found: of - 1, of });
+    // Another entry among the parts.
+    let one = original[line_of(&original, 1)].clone();
+    check(&|all| all.insert(first + 1, one.clone()), first + 1, Damage::UnfinishedParts { seq: 2, found: 1, of });
+    // A part of another exchange (another case) in the middle.
+    check(&|all| all[first + 1] = all[first + 1].replacen("case-1", "case-9", 1), first + 1, Damage::StrayPart { seq: 3, index: 2, of });
+    // Part numbers no exchange has.
+    for bad in [r#""part":{"index":0,"#, r#""part":{"index":9,"#] {
+        check(&|all| all[first] = all[first].replacen(r#""part":{"index":1,"#, bad, 1), first, Damage::InvalidPart { seq: 2, index: if bad.contains('0') { 0 } else { 9 }, of });
+    }
+    check(&|all| all[first] = all[first].replacen(&format!(r#""of":{of}}}"#), r#""of":1}"#, 1), first, Damage::InvalidPart { seq: 2, index: 1, of: 1 });
+    // A checkpoint among the parts (here: the last one, moved).
+    let mut all = original.clone();
+    let checkpoint = all.pop().expect("the last checkpoint");
+    all.insert(first + 1, checkpoint);
+    write_lines(&path, &all);
+    assert_eq!(damage(audit::verify(&path, &public())), (first as u64 + 2, Damage::UnfinishedParts { seq: 2, found: 1, of }));
+}
+
+/// A log of entries 1 to 3 and a checkpoint, then an exchange in parts
+/// (seq 4 on) and a crash before any checkpoint: the head names entry 3.
+fn crashed_among_parts() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("audit.log");
+    let log = AuditLog::open_with(&path, node_key(), clock(), every(1000)).expect("open");
+    for i in 1..=3 {
+        log.append(&record(i)).expect("append");
+    }
+    log.checkpoint().expect("checkpoint");
+    log.append(&huge(200_000)).expect("append");
+    // A crash: no last checkpoint (the leaked descriptor keeps the file
+    // locked, so the test works on copies).
+    std::mem::forget(log);
+    (dir, path)
+}
+
+#[test]
+fn a_crash_among_the_parts_of_an_exchange_cuts_all_of_them_off() {
+    let (dir, path) = crashed_among_parts();
+    let original = fs::read(&path).expect("read");
+    let all = lines(&path);
+    let parts = parts_of(&all);
+    let of = parts[0].2.of;
+    let start = |line: usize| all[..line].iter().map(String::len).sum::<usize>();
+    let before = start(parts[0].0);
+    // Cuts at the end of each part but the last, and inside parts.
+    let mut cuts: Vec<(usize, Option<u32>)> = (1..of as usize).map(|k| (start(parts[k].0), Some(k as u32))).collect();
+    cuts.extend([(before + 1, None), (start(parts[1].0) + 1000, None), (original.len() - 1, None)]);
+    for (len, whole_parts) in cuts {
+        let copy = crashed_copy(&path, len, dir.path(), &format!("cut{len}"));
+        // Before reopening: verify reports the unfinished line, or the
+        // unfinished exchange; the right of access lists none of its parts.
+        let (line, what) = damage(audit::verify(&copy, &public()));
+        match whole_parts {
+            Some(found) => assert_eq!((line, what), (parts[0].0 as u64 + 1, Damage::UnfinishedParts { seq: 4, found, of }), "cut at {len}"),
+            None => assert!(matches!(what, Damage::Unfinished { .. }), "cut at {len}: {what}"),
+        }
+        assert!(audit::subject(&copy, "H0000000").expect("subject").is_empty(), "cut at {len}");
+        let log = AuditLog::open(&copy, node_key(), clock()).unwrap_or_else(|e| panic!("cut at {len}: {e}"));
+        assert_eq!(log.last_seq(), 3, "cut at {len}: the parts were cut off");
+        assert_eq!(log.append(&record(40)).expect("append"), 4);
+        log.close().expect("close");
+        assert_eq!(fs::read(&copy).expect("read")[..before], original[..before], "cut at {len}: earlier bytes changed");
+        let report = clean_report(&copy);
+        assert_eq!((report.entries, report.head, report.unsigned), (4, Some(4), 0), "cut at {len}");
+        assert!(audit::subject(&copy, "H0000000").expect("subject").is_empty());
+    }
+    // Whole, the exchange is kept.
+    let copy = crashed_copy(&path, original.len(), dir.path(), "whole");
+    let log = AuditLog::open(&copy, node_key(), clock()).expect("open");
+    assert_eq!(log.last_seq(), 3 + u64::from(of));
+    drop(log);
+    assert_eq!(audit::subject(&copy, "H0199999").expect("subject")[0].part, Some(Part { index: of, of }));
+}
+
+#[test]
+fn a_record_whose_fields_besides_the_references_overflow_a_line_is_refused() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("audit.log");
+    let log = AuditLog::open(&path, node_key(), clock()).expect("open");
+    let mut r = huge(200_000);
+    r.purpose = "x".repeat(audit::MAX_LINE);
+    assert!(matches!(log.append(&r), Err(AuditError::TooLarge { .. })));
+    let mut r = huge(10);
+    r.references[5].reference = "x".repeat(audit::MAX_LINE);
+    assert!(matches!(log.append(&r), Err(AuditError::TooLarge { .. })));
+    assert_eq!(log.append(&record(1)).expect("append"), 1, "the log goes on");
+    log.close().expect("close");
+    assert_eq!(clean_report(&path).entries, 1);
+}
+
+/// `tests/data/old-format.log`: written by the node before records had a
+/// `demand` and entries a `part` (node key: `node_key()`).
+#[test]
+fn a_log_written_before_demand_ids_and_parts_still_verifies_and_goes_on() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("audit.log");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    fs::copy(data.join("old-format.log"), &path).expect("copy the old log");
+    fs::copy(data.join("old-format.log.head"), default_head_path(&path)).expect("copy its head");
+    let old = fs::read(&path).expect("read");
+    assert!(!String::from_utf8_lossy(&old).contains("\"demand\":"));
+    assert_eq!(clean_report(&path).entries, 5);
+    let found = audit::subject(&path, "P0000000244").expect("subject");
+    assert_eq!(found.iter().map(|e| (e.seq, e.record.demand.clone(), e.part)).collect::<Vec<_>>(), [(1, None, None), (2, None, None), (5, None, None)]);
+    // Entries read back print as the old bytes.
+    let text = String::from_utf8_lossy(&old).into_owned();
+    assert!(found.iter().all(|e| text.contains(&format!("{}\n", e.to_line()))));
+    // The node continues it with the new fields.
+    let log = AuditLog::open(&path, node_key(), clock()).expect("open");
+    let mut r = record(3);
+    r.demand = Some("0123456789abcdef0123456789abcdef".into());
+    assert_eq!(log.append(&r).expect("append"), 6);
+    log.close().expect("close");
+    assert_eq!(clean_report(&path).entries, 6);
+    assert_eq!(fs::read(&path).expect("read")[..old.len()], old[..], "old entries untouched");
+    let found = audit::subject(&path, "U3").expect("subject");
+    assert_eq!(found[0].record.demand.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+    assert!(found[0].to_line().contains(r#""action":"search","demand":"0123456789abcdef0123456789abcdef","query_digest""#));
+}
+
 #[test]
 fn digests_have_one_spelling() {
     let d = Digest::of(b"abc");
@@ -782,6 +1007,7 @@ proptest! {
             case_reference: texts[2].clone(),
             category: texts[3].clone(),
             action: texts[4].clone(),
+            demand: refused.then(|| texts[2].clone()),
             query_digest: Digest::of(texts[5].as_bytes()),
             references: vec![Returned { authority: texts[5].clone(), reference: texts[6].clone() }],
             outcome: if refused { Outcome::Refused { status, code: texts[0].clone() } } else { Outcome::Answered { hits } },

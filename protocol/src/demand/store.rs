@@ -665,3 +665,10 @@ fn sql_ms(ms: u64) -> i64 {
 fn new_id() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
+
+/// Whether `text` has the form of a demand id (32 lowercase hex digits),
+/// e.g. before the audit log records a path's id: a node records no text
+/// a client made up.
+pub fn is_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}

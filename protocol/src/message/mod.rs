@@ -257,6 +257,7 @@ mod paths {
         (status = 401, description = "Unsigned, wrongly signed, expired or replayed", body = ErrorBody),
         (status = 403, description = "No access to this category", body = ErrorBody),
         (status = 413, description = "Body or query count over the limit", body = ErrorBody),
+        (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody),
     ))]
     fn search_dna() {}
 
@@ -268,6 +269,7 @@ mod paths {
         (status = 401, description = "Signature refused", body = ErrorBody),
         (status = 403, description = "No access to this category", body = ErrorBody),
         (status = 404, description = "No index of this category on this node", body = ErrorBody),
+        (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody),
     ))]
     fn search_keyed() {}
 
@@ -279,11 +281,12 @@ mod paths {
         (status = 401, description = "Signature refused", body = ErrorBody),
         (status = 403, description = "No access to this category", body = ErrorBody),
         (status = 413, description = "Body or batch over the limit", body = ErrorBody),
+        (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody),
     ))]
     fn batch_dna() {}
 
     /// The indexes served. Signed.
-    #[utoipa::path(get, path = "/v1/index/status", responses((status = 200, body = IndexStatus), (status = 401, body = ErrorBody)))]
+    #[utoipa::path(get, path = "/v1/index/status", responses((status = 200, body = IndexStatus), (status = 401, body = ErrorBody), (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody)))]
     fn index_status() {}
 
     /// Alive.
@@ -308,15 +311,16 @@ mod paths {
         (status = 200, description = "The demand as received, with its id and deadline", body = Demand),
         (status = 400, description = "Malformed JSON (line and column)", body = ErrorBody),
         (status = 422, description = "Invalid fields, every one named", body = ErrorBody),
+        (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody),
     ))]
     fn demand_create() {}
 
     /// The demands the signing authority sent or must answer.
-    #[utoipa::path(get, path = "/v1/demands", params(DemandFilter), responses((status = 200, body = DemandList), (status = 400, body = ErrorBody)))]
+    #[utoipa::path(get, path = "/v1/demands", params(DemandFilter), responses((status = 200, body = DemandList), (status = 400, body = ErrorBody), (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody)))]
     fn demand_list() {}
 
     /// One demand (404 unless the signing authority sent it or must answer it).
-    #[utoipa::path(get, path = "/v1/demands/{id}", params(("id" = String, Path)), responses((status = 200, body = Demand), (status = 404, body = ErrorBody)))]
+    #[utoipa::path(get, path = "/v1/demands/{id}", params(("id" = String, Path)), responses((status = 200, body = Demand), (status = 404, body = ErrorBody), (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody)))]
     fn demand_get() {}
 
     /// The designated authority's reply: data with conditions of use, a
@@ -325,15 +329,16 @@ mod paths {
         (status = 200, body = Demand),
         (status = 403, description = "Not the designated authority", body = ErrorBody),
         (status = 409, description = "Not possible in the demand's state, or evidence use without judicial authorisation", body = ErrorBody),
+        (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody),
     ))]
     fn demand_answer() {}
 
     /// The designated authority submits the demand to the authorising body.
-    #[utoipa::path(post, path = "/v1/demands/{id}/authorisation", params(("id" = String, Path)), request_body = AuthorisationSubmission, responses((status = 200, body = Demand), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    #[utoipa::path(post, path = "/v1/demands/{id}/authorisation", params(("id" = String, Path)), request_body = AuthorisationSubmission, responses((status = 200, body = Demand), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody)))]
     fn demand_submit() {}
 
     /// The authorising body decides.
-    #[utoipa::path(post, path = "/v1/demands/{id}/decision", params(("id" = String, Path)), request_body = AuthorisationDecision, responses((status = 200, body = Demand), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    #[utoipa::path(post, path = "/v1/demands/{id}/decision", params(("id" = String, Path)), request_body = AuthorisationDecision, responses((status = 200, body = Demand), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody)))]
     fn demand_decide() {}
 
     #[derive(OpenApi)]
@@ -360,6 +365,10 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(&openapi()).unwrap();
         for path in ["/v1/search/dna", "/v1/batch/dna", "/v1/index/status", "/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/v1/demands", "/v1/demands/{id}", "/v1/demands/{id}/answer"] {
             assert!(doc["paths"].get(path).is_some(), "{path}");
+        }
+        // Every signed path may refuse for load.
+        for (path, method) in [("/v1/search/dna", "post"), ("/v1/batch/dna", "post"), ("/v1/demands", "get"), ("/v1/demands/{id}/decision", "post")] {
+            assert!(doc["paths"][path][method]["responses"].get("503").is_some(), "{path}");
         }
         for schema in ["DnaSearch", "DnaAnswer", "ErrorBody", "IndexStatus", "DemandForm", "DemandReply", "Demand", "RefusalGround"] {
             assert!(doc["components"]["schemas"].get(schema).is_some(), "{schema}");
