@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use hitdex_benches::fingerprint::{encode_all, error_rates, load_dir, score_matrix, split_scores};
-use hitdex_engine::fingerprint::{Cylinders, Encoded, FingerIndex, FingerRecord, QueryFinger, SearchParams};
+use hitdex_engine::fingerprint::{Cylinders, Encoded, FingerIndex, FingerRecord, QueryFinger, SearchParams, DEFAULT_SHORTLIST};
 use hitdex_formats::fingerprint::{manifest, Format};
 use hitdex_formats::ndjson;
 use rayon::prelude::*;
@@ -142,7 +142,7 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 0.0)]
     threshold: f32,
     /// Records per query finger scored after the pre-filter.
-    #[arg(long, default_value_t = 2000, conflicts_with = "exhaustive", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_SHORTLIST as u32, conflicts_with = "exhaustive", value_parser = clap::value_parser!(u32).range(1..))]
     shortlist: u32,
     /// Score every record (no pre-filter): slow on a large gallery.
     #[arg(long)]
@@ -160,17 +160,10 @@ pub fn search(args: &SearchArgs) -> Result<()> {
     let idx = phase("open index", || FingerIndex::open(&args.index)).with_context(|| format!("cannot open index {}", args.index.display()))?;
     let entries = phase("read queries", || manifest::read_path(&args.queries, manifest::Mode::Query))?;
     let templates = phase("read templates", || manifest::templates(&entries, None))?;
-    // One query per (authority, reference), in order of first appearance.
-    let mut queries: Vec<(String, Vec<QueryFinger>)> = Vec::new();
-    let mut index_of = std::collections::HashMap::new();
-    for (e, (finger, t)) in entries.iter().zip(&templates) {
-        let finger = QueryFinger { finger: *finger, template: Encoded::new(t) };
-        let at = *index_of.entry((&e.authority, &e.reference)).or_insert_with(|| {
-            queries.push((e.reference.clone(), Vec::new()));
-            queries.len() - 1
-        });
-        queries[at].1.push(finger);
-    }
+    let queries: Vec<(String, Vec<QueryFinger>)> = manifest::queries(&entries)
+        .into_iter()
+        .map(|(name, rows)| (name, rows.into_iter().map(|i| QueryFinger { finger: templates[i].0, template: Encoded::new(&templates[i].1) }).collect()))
+        .collect();
     if !args.no_verify {
         phase("verify index", || idx.verify()).context("the index failed its integrity check; run `hitdex index verify`")?;
     }

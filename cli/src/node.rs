@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, Subcommand};
+use hitdex_datasets::fingerprint::{self, FingerprintConfig};
 use hitdex_datasets::synthetic::{self, SyntheticConfig};
 use hitdex_engine::index::container::Category;
 use hitdex_protocol::clock::SystemClock;
@@ -19,14 +20,18 @@ use crate::progress::phase;
 pub enum Op {
     /// Write a complete working node into a new directory: node.toml, the
     /// node's Ed25519 key, a directory of three test authorities of three
-    /// countries with their key pairs (DE-BKA: direct access to DNA and the
-    /// key-only categories; FR-PTS: index-only to DNA and vehicles; NL-NFI:
-    /// none) and an investigating judge (DE-JUDGE), a DNA index of
-    /// synthetic profiles with queries.csv, small vehicle, phone and
-    /// identity indexes with queries-<category>.csv, and client.toml
-    /// (DE-BKA; client-FR-PTS.toml and client-NL-NFI.toml for the others). Then:
-    /// `hitdex serve --config DIR/node.toml` and
-    /// `hitdex client search dna --config DIR/client.toml --queries DIR/queries.csv`.
+    /// countries with their key pairs (DE-BKA: direct access to DNA,
+    /// fingerprints and the key-only categories; FR-PTS: index-only to DNA,
+    /// fingerprints and vehicles; NL-NFI: none) and an investigating judge
+    /// (DE-JUDGE), a DNA index of synthetic profiles with queries.csv, a
+    /// fingerprint index of synthetic persons with queries-fingerprint.csv
+    /// (a query manifest of templates in fingerprint-queries/), small
+    /// vehicle, phone and identity indexes with queries-<category>.csv, and
+    /// client.toml (DE-BKA; client-FR-PTS.toml and client-NL-NFI.toml for
+    /// the others). Then: `hitdex serve --config DIR/node.toml` and
+    /// `hitdex client search dna --config DIR/client.toml --queries DIR/queries.csv`
+    /// (or `search fingerprint --queries DIR/queries-fingerprint.csv`,
+    /// `search vehicle --queries DIR/queries-vehicle.csv`, ...).
     Init(InitArgs),
 }
 
@@ -44,6 +49,15 @@ pub struct InitArgs {
     /// Queries written to queries.csv.
     #[arg(long, default_value_t = 100)]
     queries: usize,
+    /// Synthetic persons in the fingerprint index (two fingers each:
+    /// right thumb and right index).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    fingerprint_persons: u32,
+    /// Fingerprint queries in queries-fingerprint.csv: in turn a person's
+    /// two-finger card, a latent of one of a person's fingers, and a
+    /// finger of no one.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(..=100_000))]
+    fingerprint_queries: u32,
     /// Seed of the synthetic data.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -70,7 +84,9 @@ pub fn init(op: Op) -> Result<()> {
     let profiles = phase("generate profiles", || synthetic::generate(&freqs, &config));
     let queries = synthetic::queries(&profiles, &freqs, a.queries, a.seed ^ 0x5eed);
     const KEYED: [&str; 3] = ["vehicle", "phone", "identity"];
-    let created = phase("write the node", || hitdex_protocol::init::init(&a.dir, &a.listen, &profiles, &queries, &KEYED))?;
+    let created = phase("write the node", || hitdex_protocol::init::init(&a.dir, &a.listen, &profiles, &queries, &["fingerprint", KEYED[0], KEYED[1], KEYED[2]]))?;
+    let (gallery, finger_queries) = phase("generate fingerprints", || fingerprint::persons(&FingerprintConfig::default(), a.fingerprint_persons, 2, a.fingerprint_queries, a.seed));
+    let finger_manifest = phase("build the fingerprint index", || hitdex_protocol::init::fingerprints(&a.dir, &gallery, &finger_queries))?;
     // Small key-only indexes, and queries for each (half of them hits).
     for name in KEYED {
         let category = Category::of_name(name).context("a key-only category")?;
@@ -89,6 +105,7 @@ pub fn init(op: Op) -> Result<()> {
     println!("wrote a node to {}:", a.dir.display());
     println!("  hitdex serve --config {}", created.node_config.display());
     println!("  hitdex client search dna --config {} --queries {} --case C-1", created.client_config.display(), created.queries.display());
+    println!("  hitdex client search fingerprint --config {} --queries {} --case C-1", created.client_config.display(), finger_manifest.display());
     Ok(())
 }
 

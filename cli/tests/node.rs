@@ -167,9 +167,9 @@ impl Reply {
     }
 }
 
-/// A node directory with 3,000 profiles.
+/// A node directory with 3,000 profiles and 200 persons' fingerprints.
 fn node(dir: &Path) -> PathBuf {
-    ok(&["node", "init", "--dir", s(dir), "--profiles", "3000", "--queries", "200", "--seed", "7"]);
+    ok(&["node", "init", "--dir", s(dir), "--profiles", "3000", "--queries", "200", "--seed", "7", "--fingerprint-persons", "200", "--fingerprint-queries", "12"]);
     dir.join("node.toml")
 }
 
@@ -324,7 +324,7 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
     r.verify(&node_key, &nonce);
     let status: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!((status["indexes"][0]["records"].as_u64(), status["indexes"][0]["verified"].as_bool()), (Some(3000), Some(true)));
-    assert_eq!(status["indexes"].as_array().map(Vec::len), Some(4), "dna and the three key-only indexes");
+    assert_eq!(status["indexes"].as_array().map(Vec::len), Some(5), "dna, fingerprint and the three key-only indexes");
     let metrics = server.get("/metrics").1;
     assert!(metrics.contains("hitdex_refusals_total{code=\"replayed\"} 1"), "{metrics}");
     assert!(metrics.contains("hitdex_request_seconds_count"));
@@ -353,6 +353,146 @@ fn signed_searches_answer_as_the_local_search_and_bad_requests_get_precise_4xx()
     std::fs::write(&log, &bytes).unwrap();
     let out = common::hitdex(&["audit", "verify", "--log", s(&log), "--key", s(&d.join("node.pub"))]);
     assert!(!out.status.success(), "a changed log must fail verification");
+}
+
+/// The `(reference, authority)` of every candidate of each NDJSON line.
+fn holders(ndjson: &str) -> Vec<Vec<(String, String)>> {
+    ndjson
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let list = v["candidates"].as_array().or(v["hits"].as_array()).unwrap_or_else(|| panic!("no candidates: {l}"));
+            list.iter().map(|c| (c["reference"].as_str().unwrap().to_string(), c["authority"].as_str().unwrap().to_string())).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn fingerprint_and_key_only_clients_answer_as_the_local_search() {
+    if !shared("fingerprint_and_key_only_clients_answer_as_the_local_search") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("node");
+    let config = node(&d);
+    let server = Server::start(&config);
+    let url = format!("http://{}", server.addr);
+    let manifest = d.join("queries-fingerprint.csv");
+    let index = d.join("indexes/fingerprint");
+    let client = |toml: &str, queries: &Path, extra: &[&str]| {
+        let config = d.join(toml);
+        let mut args = vec!["client", "search", "fingerprint", "--config", s(&config), "--url", &url, "--queries", s(queries), "--case", "C-F"];
+        args.extend_from_slice(extra);
+        common::hitdex(&args)
+    };
+    let stdout = |out: std::process::Output| {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    // Direct access: the very lines of the local search, cards and latents.
+    let local = ok(&["search", "fingerprint", "--index", s(&index), "--queries", s(&manifest)]);
+    let remote = stdout(client("client.toml", &manifest, &["--per-request", "5"]));
+    assert_eq!(remote, local);
+    assert_eq!(local.lines().count(), 12);
+    assert!(local.contains("\"fingers\":[{\"query_finger\":1,"), "two-finger cards are scored per finger: {local}");
+    // List length and threshold: the mated queries (cards C, latents L) find
+    // their person above 0.04 (0.056 or more at this seed), the unknown
+    // fingers (U) no one (0.02 at most).
+    let local = ok(&["search", "fingerprint", "--index", s(&index), "--queries", s(&manifest), "--top", "1", "--threshold", "0.04"]);
+    let remote = stdout(client("client.toml", &manifest, &["--top", "1", "--threshold", "0.04"]));
+    assert_eq!(remote, local);
+    for (line, found) in local.lines().zip(holders(&local)) {
+        let expected = if line.contains("\"query\":\"U") { 0 } else { 1 };
+        assert_eq!(found.len(), expected, "{line}");
+    }
+
+    // Index-only access: the same candidates, who holds them and nothing more.
+    let all = ok(&["search", "fingerprint", "--index", s(&index), "--queries", s(&manifest)]);
+    let index_only = stdout(client("client-FR-PTS.toml", &manifest, &[]));
+    assert_eq!(holders(&index_only), holders(&all));
+    assert!(!index_only.contains("score") && !index_only.contains("finger"), "{index_only}");
+    // No access.
+    let refused = client("client-NL-NFI.toml", &manifest, &[]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("403 forbidden"), "{}", String::from_utf8_lossy(&refused.stderr));
+
+    // Malformed templates: 400, naming query and finger; signed.
+    use base64::Engine as _;
+    let node_key = keys::read_public(&d.join("node.pub")).unwrap();
+    let de = keys::read_signing(&d.join("keys/DE-BKA.key")).unwrap();
+    let nl = keys::read_signing(&d.join("keys/NL-NFI.key")).unwrap();
+    let record = std::fs::read(d.join("fingerprint-queries/L0002-0.iso")).unwrap();
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let search = |template: &str| format!(r#"{{"purpose":"p","case_reference":"C-F","queries":[{{"query":"L","fingers":[{{"finger":0,"format":"iso","template":"{}"}}]}},{{"query":"T","fingers":[{{"finger":0,"format":"iso","template":"{}"}},{{"finger":2,"format":"iso","template":"{template}"}}]}}]}}"#, b64(&record), b64(&record));
+    for (template, code, says) in [
+        ("*not base64*".to_string(), "invalid_template", "not base64"),
+        (b64(&record[..record.len() / 2]), "invalid_template", "template: byte"),
+        (b64(b"FMR\0 20\0"), "invalid_template", "template: byte"),
+    ] {
+        let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/fingerprint", search(&template).as_bytes(), 0);
+        assert_eq!((r.status, r.code(&node_key, &nonce)), (400, code.to_string()));
+        let message = serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["error"]["message"].as_str().unwrap().to_string();
+        assert!(message.starts_with("queries[1] \"T\": fingers[1] (finger 2): ") && message.contains(says), "{message}");
+    }
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/search/fingerprint", search(&b64(&record)).as_bytes(), 0);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.verify(&node_key, &nonce);
+    let (r, nonce) = server.signed(&nl, "NL-NFI", "/v1/search/fingerprint", search(&b64(&record)).as_bytes(), 0);
+    assert_eq!((r.status, r.code(&node_key, &nonce)), (403, "forbidden".into()));
+    // The NDJSON batch: a header, then a query per line.
+    let latent = |name: &str| format!(r#"{{"query":"{name}","fingers":[{{"finger":0,"format":"iso","template":"{}"}}]}}"#, b64(&record));
+    let batch = format!("{{\"purpose\":\"p\",\"case_reference\":\"C-F\",\"max_candidates\":2}}\n{}\n{}\n", latent("B1"), latent("B2"));
+    let (r, nonce) = server.signed(&de, "DE-BKA", "/v1/batch/fingerprint", batch.as_bytes(), 0);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.verify(&node_key, &nonce);
+    let lines = String::from_utf8(r.body.clone()).unwrap();
+    let found = holders(&lines);
+    assert_eq!((found.len(), found[0].len()), (2, 2), "{lines}");
+    assert_eq!(found[0], found[1]);
+    assert_eq!(found[0][0], holders(&all)[1][0], "the latent L0002's best candidate, as in the search");
+
+    // Key-only categories: the client takes the local search's CSV.
+    for category in ["vehicle", "phone", "identity"] {
+        let queries = d.join(format!("queries-{category}.csv"));
+        let local = ok(&["search", category, "--index", s(&d.join("indexes").join(category)), "--queries", s(&queries)]);
+        let remote = ok(&["client", "search", category, "--config", s(&d.join("client.toml")), "--url", &url, "--queries", s(&queries), "--case", "C-K", "--per-request", "3"]);
+        assert_eq!(remote, local, "{category}");
+        assert!(local.contains("\"reference\""), "{category}: the queries should hit");
+    }
+    // German numbers written nationally with --region: sent as written,
+    // normalised by the node as by the local search.
+    let mut national = String::from("reference,number\n");
+    for (i, line) in std::fs::read_to_string(d.join("queries-phone.csv")).unwrap().lines().enumerate() {
+        if let Some(rest) = line.split(',').nth(3).and_then(|n| n.strip_prefix("+49 ")) {
+            national += &format!("N{i},0{rest}\n");
+        }
+    }
+    let path = dir.path().join("national.csv");
+    std::fs::write(&path, &national).unwrap();
+    let local = ok(&["search", "phone", "--index", s(&d.join("indexes/phone")), "--queries", s(&path), "--region", "DE"]);
+    let remote = ok(&["client", "search", "phone", "--config", s(&d.join("client.toml")), "--url", &url, "--queries", s(&path), "--region", "DE", "--case", "C-K"]);
+    assert_eq!(remote, local);
+    assert!(local.contains("\"reference\""), "a national number should hit: {national}");
+    // A bad cell is found before anything is sent, naming line and column.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "reference,plate\nQ1,B-AB 1\nQ2,AB#1\n").unwrap();
+    let e = fails(&["client", "search", "vehicle", "--config", s(&d.join("client.toml")), "--url", &url, "--queries", s(&bad), "--case", "C-K"]);
+    assert!(e.contains("bad.csv:3: column plate"), "{e}");
+
+    // The status lists the fingerprint index, verified.
+    let (r, nonce) = server.signed_as("GET", &de, "DE-BKA", "/v1/index/status", b"", 0);
+    r.verify(&node_key, &nonce);
+    let status: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let fingerprint = status["indexes"].as_array().unwrap().iter().find(|i| i["category"] == "fingerprint").expect("the fingerprint index");
+    assert_eq!((fingerprint["records"].as_u64(), fingerprint["verified"].as_bool()), (Some(400), Some(true)), "{status}");
+
+    // The audit log names the candidates returned.
+    server.stop();
+    ok(&["audit", "verify", "--log", s(&d.join("audit.log")), "--key", s(&d.join("node.pub"))]);
+    let (reference, _) = &holders(&all)[0][0];
+    let concerned = ok(&["audit", "subject", "--log", s(&d.join("audit.log")), "--reference", reference]);
+    assert!(concerned.lines().filter(|l| l.contains("\"fingerprint\"")).count() >= 3, "the direct, the limited and the index-only search returned {reference}:\n{concerned}");
 }
 
 /// A signed request whose answer must verify; its status and JSON body.

@@ -438,9 +438,65 @@ pub fn generate(config: &FingerprintConfig) -> Vec<(u32, u32, Template)> {
     (1..=config.fingers).into_par_iter().flat_map_iter(impressions).collect()
 }
 
+/// One finger of a [`persons`] sample: `(reference, finger position, template)`.
+pub type PersonFinger = (String, u8, Template);
+
+/// A small ten-print sample to try 1:N search with: persons `P0001`,
+/// `P0002`, ... whose fingers at positions 1..=`fingers` are impression 1
+/// of distinct generated fingers; and `queries` queries of impressions 2,
+/// in turn: the card of a person's every finger at its position (`C...`,
+/// mated), one finger of a person at an unknown position (`L...`, a mated
+/// latent), and a finger no person has (`U...`, unknown). Deterministic
+/// for a seed; `config` gives the impression model (its `fingers`,
+/// `impressions` and `seed` are set here).
+pub fn persons(config: &FingerprintConfig, persons: u32, fingers: u8, queries: u32, seed: u64) -> (Vec<PersonFinger>, Vec<PersonFinger>) {
+    let fingers = fingers.clamp(1, 10);
+    let per = u32::from(fingers);
+    let config = FingerprintConfig { fingers: persons * per + queries, impressions: 2, seed, ..config.clone() };
+    let id = |person: u32, position: u8| person * per + u32::from(position);
+    let gallery: Vec<PersonFinger> = (0..persons)
+        .into_par_iter()
+        .flat_map_iter(|p| {
+            let config = &config;
+            (1..=fingers).map(move |k| (format!("P{:04}", p + 1), k, impression(config, &master(config, id(p, k)), id(p, k), 1).template))
+        })
+        .collect();
+    let second = |finger: u32, position: u8| Template { finger: position, ..impression(&config, &master(&config, finger), finger, 2).template };
+    let mut out = Vec::new();
+    for q in 0..queries {
+        // Persons in turn, spread over the gallery.
+        let p = (q * 7 + 3) % persons.max(1);
+        match q % 3 {
+            0 if persons > 0 => out.extend((1..=fingers).map(|k| (format!("C{:04}", q + 1), k, second(id(p, k), k)))),
+            1 if persons > 0 => {
+                let k = 1 + (q % per) as u8;
+                out.push((format!("L{:04}", q + 1), 0, second(id(p, k), 0)));
+            }
+            _ => out.push((format!("U{:04}", q + 1), 0, second(persons * per + 1 + q, 0))),
+        }
+    }
+    (gallery, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_person_sample_has_every_finger_and_three_kinds_of_query() {
+        let config = FingerprintConfig::default();
+        let (gallery, queries) = persons(&config, 5, 2, 6, 3);
+        let ids: Vec<(&str, u8)> = gallery.iter().map(|(r, f, _)| (r.as_str(), *f)).collect();
+        assert_eq!(ids, [("P0001", 1), ("P0001", 2), ("P0002", 1), ("P0002", 2), ("P0003", 1), ("P0003", 2), ("P0004", 1), ("P0004", 2), ("P0005", 1), ("P0005", 2)]);
+        let names: Vec<(&str, u8, u8)> = queries.iter().map(|(r, f, t)| (r.as_str(), *f, t.finger)).collect();
+        assert_eq!(names, [("C0001", 1, 1), ("C0001", 2, 2), ("L0002", 0, 0), ("U0003", 0, 0), ("C0004", 1, 1), ("C0004", 2, 2), ("L0005", 0, 0), ("U0006", 0, 0)]);
+        // A card is the second impression of its person's fingers (query 0: person (0*7+3)%5 = 3).
+        let again = persons(&config, 5, 2, 6, 3);
+        assert_eq!(again.1, queries, "deterministic");
+        let first = FingerprintConfig { fingers: 16, impressions: 2, seed: 3, ..config };
+        assert_eq!(queries[0].2, Template { finger: 1, ..finger(&first, 3 * 2 + 1)[1].clone() });
+        assert_eq!(gallery[6].2, finger(&first, 3 * 2 + 1)[0]);
+    }
 
     fn small(fingers: u32, impressions: u32, seed: u64) -> FingerprintConfig {
         FingerprintConfig { fingers, impressions, seed, ..FingerprintConfig::default() }

@@ -70,8 +70,7 @@ pub fn write_candidates(w: &mut impl Write, query: &str, fingers: &[u8], candida
         string(w, &c.reference)?;
         w.write_all(b",\"authority\":")?;
         string(w, &c.authority)?;
-        let best = c.fingers.iter().flatten().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-        match best {
+        match best_finger(c) {
             Some((f, _)) => write!(w, ",\"finger\":{f}")?,
             None => w.write_all(b",\"finger\":null")?,
         }
@@ -90,6 +89,13 @@ pub fn write_candidates(w: &mut impl Write, query: &str, fingers: &[u8], candida
         w.write_all(b"}")?;
     }
     w.write_all(b"]}\n")
+}
+
+/// The candidate's finger that scored best over the query's fingers
+/// (equal scores: the lower position), and its score; what the
+/// `"finger"` of a candidate line names.
+pub fn best_finger(c: &Candidate) -> Option<(u8, f32)> {
+    c.fingers.iter().flatten().copied().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
 }
 
 /// Writes the answer line of a key-only search (vehicle, phone, identity)

@@ -1,5 +1,6 @@
 //! The node's parsers of what partner countries send: search and batch
-//! bodies, the signature headers, and the directory file. Any bytes get an
+//! bodies (DNA, and fingerprints with their base64 templates), the
+//! signature headers, and the directory file. Any bytes get an
 //! answer or an error, never a panic; a body the search parser accepts has
 //! no more queries than the limit.
 #![no_main]
@@ -16,6 +17,12 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(r) = request::dna_batch(data, 8, 1) {
         assert!(r.profiles.len() <= 8);
+    }
+    // Fingerprint searches: base64 templates of every format, read and encoded.
+    for r in [request::finger_search(data, 8), request::finger_batch(data, 8)].into_iter().flatten() {
+        assert!(r.queries.len() <= 8 && r.queries.len() == r.names.len());
+        assert!(r.queries.iter().all(|q| (1..=10).contains(&q.len()) && q.iter().all(|f| f.finger <= 10)));
+        assert!((1..=100).contains(&r.params.top));
     }
     // Three header lines, then the body.
     if let Ok(text) = std::str::from_utf8(data) {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use hitdex_engine::dna::{Locus, Profile};
+use hitdex_engine::fingerprint::Candidate;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -17,7 +18,7 @@ use crate::config::{ClientConfig, ConfigError};
 use crate::keys::{self, KeyError};
 use crate::directory::{Directory, NodeRef};
 use crate::message::demand::{Demand, DemandForm};
-use crate::message::{DnaAnswer, DnaQuery, DnaSearch, ErrorBody};
+use crate::message::{DnaAnswer, DnaQuery, DnaSearch, ErrorBody, FingerAnswer, FingerCandidate, FingerSearch, FingerTemplate, KeyAnswer, KeyQuery, KeySearch};
 use crate::signature::{self, Claim, Received, SignatureError};
 
 /// Longest wait for a node's answer (its own request timeout is 30 s by default).
@@ -223,8 +224,29 @@ impl Client {
     /// # Errors
     /// As [`Client::call`], and [`ClientError::Decode`].
     pub async fn search_dna(&self, request: &DnaSearch) -> Result<DnaAnswer, ClientError> {
+        self.post_json("/v1/search/dna", request).await
+    }
+
+    /// A fingerprint search.
+    ///
+    /// # Errors
+    /// As [`Client::call`], and [`ClientError::Decode`].
+    pub async fn search_fingerprint(&self, request: &FingerSearch) -> Result<FingerAnswer, ClientError> {
+        self.post_json("/v1/search/fingerprint", request).await
+    }
+
+    /// A search of a key-only `category` (`vehicle`, `phone`, `identity`).
+    ///
+    /// # Errors
+    /// As [`Client::call`], and [`ClientError::Decode`].
+    pub async fn search_keyed(&self, category: &str, request: &KeySearch) -> Result<KeyAnswer, ClientError> {
+        self.post_json(&format!("/v1/search/{category}"), request).await
+    }
+
+    /// Posts `request` as JSON to `path` and decodes the verified answer.
+    async fn post_json<T: serde::de::DeserializeOwned>(&self, path: &str, request: &impl serde::Serialize) -> Result<T, ClientError> {
         let body = serde_json::to_vec(request).map_err(|e| ClientError::Decode(e.to_string()))?;
-        let answer = self.call("POST", "/v1/search/dna", body).await?;
+        let answer = self.call("POST", path, body).await?;
         serde_json::from_slice(&answer).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
@@ -309,4 +331,41 @@ impl<E: std::error::Error> SourceText for E {
 pub fn dna_query(p: &Profile) -> DnaQuery {
     let loci = Locus::all().filter(|l| p.genotype(*l).is_typed()).map(|l| (l.name().to_string(), p.genotype(l).display(l).to_string())).collect();
     DnaQuery { query: p.reference.clone(), loci }
+}
+
+/// A key-only query in its wire form: the cells of a query CSV row as
+/// written ([`hitdex_formats::keyed::csv::read_raw`]), which the node
+/// normalises as the CSV import does.
+pub fn key_query(row: &hitdex_formats::keyed::csv::RawRow) -> KeyQuery {
+    let mut q = KeyQuery { query: row.reference.clone(), ..KeyQuery::default() };
+    for (column, text) in &row.cells {
+        let field = match *column {
+            "plate" => &mut q.plate,
+            "vin" => &mut q.vin,
+            "number" => &mut q.number,
+            "region" => &mut q.region,
+            "family_name" => &mut q.family_name,
+            "given_names" => &mut q.given_names,
+            "date_of_birth" => &mut q.date_of_birth,
+            // value_columns names no other.
+            _ => continue,
+        };
+        *field = Some(text.clone());
+    }
+    q
+}
+
+/// A finger of a fingerprint query in its wire form: the bytes of a
+/// template file of `format`, at finger position `finger` (0 unknown).
+pub fn finger_template(finger: u8, format: hitdex_formats::fingerprint::Format, bytes: &[u8]) -> FingerTemplate {
+    use base64::Engine as _;
+    FingerTemplate { finger, format: format.into(), template: base64::engine::general_purpose::STANDARD.encode(bytes) }
+}
+
+/// The engine's candidates back from a direct-access answer, as
+/// `hitdex search fingerprint` prints them
+/// ([`hitdex_formats::ndjson::write_candidates`]); `None` when a candidate
+/// has no score (index-only access: reference and authority only).
+pub fn candidates(found: &[FingerCandidate]) -> Option<Vec<Candidate>> {
+    found.iter().map(FingerCandidate::candidate).collect()
 }

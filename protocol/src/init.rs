@@ -2,16 +2,19 @@
 //!
 //! The node's signing key; three authorities of three countries with key
 //! pairs for testing and different access (DE-BKA direct access to DNA,
-//! FR-PTS index-only, NL-NFI none), an investigating judge (DE-JUDGE) to
-//! decide on demands, each country's contact point; a DNA
+//! fingerprints and the key-only categories, FR-PTS index-only to DNA,
+//! fingerprints and vehicles, NL-NFI none), an investigating judge
+//! (DE-JUDGE) to decide on demands, each country's contact point; a DNA
 //! index of the profiles given and a file of queries; `node.toml`, and a
-//! `client.toml` per authority (`client.toml` itself is DE-BKA's). Every
+//! `client.toml` per authority (`client.toml` itself is DE-BKA's);
+//! [`fingerprints`] adds a fingerprint index and a query manifest. Every
 //! path in the files is relative, so the directory can be moved.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use hitdex_engine::dna::Profile;
+use hitdex_engine::dna::{Kind, Profile};
+use hitdex_engine::fingerprint::{Cylinders, FingerIndex, FingerRecord, Template};
 use hitdex_engine::index::Index;
 
 use crate::keys::{self, KeyError};
@@ -20,8 +23,8 @@ use crate::keys::{self, KeyError};
 /// The last is an authorising body (an investigating judge) with no
 /// search access: it decides on demands submitted to it.
 pub const AUTHORITIES: [(&str, &str, &str, &str); 4] = [
-    ("DE-BKA", "DE", "Bundeskriminalamt", r#"{ dna = "direct", fingerprint = "index-only", vehicle = "direct", phone = "direct", identity = "direct" }"#),
-    ("FR-PTS", "FR", "Police technique et scientifique", r#"{ dna = "index-only", vehicle = "index-only" }"#),
+    ("DE-BKA", "DE", "Bundeskriminalamt", r#"{ dna = "direct", fingerprint = "direct", vehicle = "direct", phone = "direct", identity = "direct" }"#),
+    ("FR-PTS", "FR", "Police technique et scientifique", r#"{ dna = "index-only", fingerprint = "index-only", vehicle = "index-only" }"#),
     ("NL-NFI", "NL", "Nederlands Forensisch Instituut", "{}"),
     ("DE-JUDGE", "DE", "Ermittlungsrichter, Amtsgericht Wiesbaden", "{}"),
 ];
@@ -46,6 +49,14 @@ pub enum InitError {
     /// A key could not be written.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A query template could not be written.
+    #[error("{path}: {problem}")]
+    Template {
+        /// The template file.
+        path: PathBuf,
+        /// Why.
+        problem: String,
+    },
     /// The index could not be built.
     #[error("building {path}: {source}")]
     Index {
@@ -121,4 +132,49 @@ pub fn init(dir: &Path, listen: &str, profiles: &[Profile], queries: &[Profile],
     );
     fs::write(&node_config, text).map_err(io(&node_config))?;
     Ok(Created { node_config, client_config: dir.join("client.toml"), queries: queries_path })
+}
+
+/// Adds a fingerprint index to the node in `dir` (made by [`init`] with
+/// `fingerprint` among its other indexes): `indexes/fingerprint` of the
+/// `gallery` fingers (reference, finger position, template), their
+/// records held in turn by DE-BKA, FR-PTS and NL-NFI; the `queries`
+/// (name, finger position, template) as ISO/IEC 19794-2 records in
+/// `fingerprint-queries/`, listed in the query manifest
+/// `queries-fingerprint.csv` (`reference,finger,path`: rows of one name
+/// are one ten-print card), which it returns.
+///
+/// # Errors
+/// [`InitError`] naming what could not be written.
+pub fn fingerprints(dir: &Path, gallery: &[(String, u8, Template)], queries: &[(String, u8, Template)]) -> Result<PathBuf, InitError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| InitError::Io { path, source }
+    };
+    let added = hitdex_engine::index::now() as u32;
+    // Persons in order of first appearance, held in turn by the three
+    // countries' authorities: a person's fingers stay with one.
+    let mut holders = std::collections::HashMap::new();
+    let records: Vec<FingerRecord> = gallery
+        .iter()
+        .map(|(reference, finger, template)| {
+            let persons = holders.len();
+            let holder = *holders.entry(reference).or_insert(AUTHORITIES[persons % 3].0);
+            FingerRecord { reference: reference.clone(), authority: holder.to_string(), kind: Kind::Person, finger: *finger, template: Cylinders::new(template), added }
+        })
+        .collect();
+    let index = dir.join("indexes").join("fingerprint");
+    FingerIndex::build(&index, &records, 2).map_err(|source| InitError::Index { path: index.clone(), source })?;
+    let templates = dir.join("fingerprint-queries");
+    fs::create_dir_all(&templates).map_err(io(&templates))?;
+    let mut manifest = String::from("reference,finger,path\n");
+    for (name, finger, template) in queries {
+        let file = format!("{name}-{finger}.iso");
+        let path = templates.join(&file);
+        let bytes = hitdex_formats::fingerprint::fmr::write_iso(std::slice::from_ref(template)).map_err(|e| InitError::Template { path: path.clone(), problem: e.to_string() })?;
+        fs::write(&path, bytes).map_err(io(&path))?;
+        manifest += &format!("{name},{finger},fingerprint-queries/{file}\n");
+    }
+    let path = dir.join("queries-fingerprint.csv");
+    fs::write(&path, manifest).map_err(io(&path))?;
+    Ok(path)
 }

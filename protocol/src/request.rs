@@ -4,13 +4,15 @@
 //!
 //! JSON is parsed with simd-json into the [`message`](crate::message)
 //! types; genotypes follow the DNA CSV's rules exactly
-//! ([`hitdex_formats::dna_csv::genotype`]).
+//! ([`hitdex_formats::dna_csv::genotype`]), finger templates are read by
+//! the same readers as template files ([`hitdex_formats::fingerprint`]).
 
 use hitdex_engine::dna::{Locus, MatchParams, Profile};
 
+use hitdex_engine::fingerprint::{Encoded, QueryFinger, SearchParams, DEFAULT_SHORTLIST};
 use hitdex_engine::keyed::Value;
 
-use crate::message::{DnaBatchHeader, DnaQuery, DnaSearch, KeyQuery, KeySearch};
+use crate::message::{DnaBatchHeader, DnaQuery, DnaSearch, FingerBatchHeader, FingerQuery, FingerSearch, KeyQuery, KeySearch, MAX_CANDIDATES, MAX_FINGERS};
 
 /// A DNA search, ready for the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,9 @@ pub enum RequestError {
     /// Well-formed, but a query cannot be searched (unknown locus, bad allele).
     #[error("{0}")]
     Query(String),
+    /// A finger template that is not base64 or not a valid record.
+    #[error("{0}")]
+    Template(String),
     /// A required field is missing or too long.
     #[error("{0}")]
     Field(String),
@@ -53,6 +58,7 @@ impl RequestError {
         match self {
             RequestError::Json(_) => "invalid_json",
             RequestError::Query(_) => "invalid_query",
+            RequestError::Template(_) => "invalid_template",
             RequestError::Field(_) => "invalid_field",
             RequestError::TooMany { .. } => "too_many_queries",
         }
@@ -161,6 +167,116 @@ pub fn dna_batch(body: &[u8], max_batch: usize, min_loci: u8) -> Result<DnaReque
     Ok(DnaRequest { purpose: header.purpose, case_reference: header.case_reference, profiles, params })
 }
 
+/// A fingerprint search, ready for the engine.
+#[derive(Debug, Clone)]
+pub struct FingerRequest {
+    /// Why it is made.
+    pub purpose: String,
+    /// The requester's case reference.
+    pub case_reference: String,
+    /// The queries' names.
+    pub names: Vec<String>,
+    /// Each query's fingers, encoded.
+    pub queries: Vec<Vec<QueryFinger>>,
+    /// List length and threshold asked for; the shortlist is the node's
+    /// ([`DEFAULT_SHORTLIST`], as `hitdex search fingerprint`'s default).
+    pub params: SearchParams,
+}
+
+/// The body of `POST /v1/search/fingerprint`: at most `max_queries`
+/// queries of one to [`MAX_FINGERS`] fingers each.
+///
+/// # Errors
+/// [`RequestError`] naming the query and finger at fault.
+pub fn finger_search(body: &[u8], max_queries: usize) -> Result<FingerRequest, RequestError> {
+    let search: FingerSearch = simd_json::serde::from_slice(&mut body.to_vec()).map_err(|e| RequestError::Json(format!("request body: {e}")))?;
+    if search.queries.len() > max_queries {
+        return Err(RequestError::TooMany { found: search.queries.len(), limit: max_queries });
+    }
+    purpose(&search.purpose, &search.case_reference)?;
+    let params = finger_params(search.max_candidates, search.threshold)?;
+    let queries = search.queries.iter().enumerate().map(|(i, q)| finger_query(q).map_err(|e| e.at(&format!("queries[{i}] {:?}", q.query)))).collect::<Result<_, _>>()?;
+    Ok(FingerRequest { purpose: search.purpose, case_reference: search.case_reference, names: search.queries.into_iter().map(|q| q.query).collect(), queries, params })
+}
+
+/// The body of `POST /v1/batch/fingerprint`: a [`FingerBatchHeader`]
+/// line, then one [`FingerQuery`] per line (blank lines skipped).
+///
+/// # Errors
+/// [`RequestError`] naming the line (and finger) at fault.
+pub fn finger_batch(body: &[u8], max_batch: usize) -> Result<FingerRequest, RequestError> {
+    let mut lines = body.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
+    let (_, first) = lines.next().ok_or_else(|| RequestError::Json("empty batch: expected a header line, then one query per line".into()))?;
+    let header: FingerBatchHeader = simd_json::serde::from_slice(&mut first.to_vec()).map_err(|e| RequestError::Json(format!("line 1 (the header): {e}")))?;
+    purpose(&header.purpose, &header.case_reference).map_err(|e| RequestError::Field(format!("line 1 (the header): {e}")))?;
+    let params = finger_params(header.max_candidates, header.threshold)?;
+    let (mut names, mut queries) = (Vec::new(), Vec::new());
+    for (i, line) in lines {
+        if queries.len() == max_batch {
+            return Err(RequestError::TooMany { found: max_batch + 1, limit: max_batch });
+        }
+        let query: FingerQuery = simd_json::serde::from_slice(&mut line.to_vec()).map_err(|e| RequestError::Json(format!("line {}: {e}", i + 1)))?;
+        queries.push(finger_query(&query).map_err(|e| e.at(&format!("line {} {:?}", i + 1, query.query)))?);
+        names.push(query.query);
+    }
+    Ok(FingerRequest { purpose: header.purpose, case_reference: header.case_reference, names, queries, params })
+}
+
+fn finger_params(max_candidates: u32, threshold: f32) -> Result<SearchParams, RequestError> {
+    if !(1..=MAX_CANDIDATES).contains(&max_candidates) {
+        return Err(RequestError::Query(format!("max_candidates {max_candidates} is outside 1..={MAX_CANDIDATES}")));
+    }
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(RequestError::Query(format!("threshold {threshold} is outside 0..=1")));
+    }
+    Ok(SearchParams { top: max_candidates as usize, threshold, shortlist: Some(DEFAULT_SHORTLIST) })
+}
+
+impl RequestError {
+    /// The same error with its message prefixed by `place` (the query or line).
+    fn at(self, place: &str) -> RequestError {
+        match self {
+            RequestError::Json(m) => RequestError::Json(format!("{place}: {m}")),
+            RequestError::Query(m) => RequestError::Query(format!("{place}: {m}")),
+            RequestError::Template(m) => RequestError::Template(format!("{place}: {m}")),
+            RequestError::Field(m) => RequestError::Field(format!("{place}: {m}")),
+            e @ RequestError::TooMany { .. } => e,
+        }
+    }
+}
+
+/// A query's fingers from their wire form: each template decoded from
+/// base64 and read by the reader of its format, its view picked as a
+/// template file's is ([`hitdex_formats::fingerprint::manifest::pick_view`]).
+fn finger_query(q: &FingerQuery) -> Result<Vec<QueryFinger>, RequestError> {
+    use base64::Engine as _;
+    use hitdex_formats::fingerprint::{self, manifest, Format};
+    if q.query.trim().is_empty() {
+        return Err(RequestError::Query("empty query name".into()));
+    }
+    if q.fingers.is_empty() || q.fingers.len() > MAX_FINGERS {
+        return Err(RequestError::Query(format!("{} fingers; a query has 1 to {MAX_FINGERS}", q.fingers.len())));
+    }
+    q.fingers
+        .iter()
+        .enumerate()
+        .map(|(j, f)| {
+            let at = |problem: String| format!("fingers[{j}] (finger {}): {problem}", f.finger);
+            if f.finger > 10 {
+                return Err(RequestError::Query(at("a finger position is 0 (unknown) to 10".into())));
+            }
+            let bytes = base64::engine::general_purpose::STANDARD.decode(f.template.as_bytes()).map_err(|e| RequestError::Template(at(format!("template is not base64 (RFC 4648, with padding): {e}"))))?;
+            let views = fingerprint::read_bytes(&bytes, Format::from(f.format), std::path::Path::new("template")).map_err(|e| RequestError::Template(at(e.to_string())))?;
+            let count = views.len();
+            let (finger, template) = manifest::pick_view(views, f.finger).ok_or_else(|| {
+                let problem = if count == 0 { "the record holds no finger view".to_string() } else { format!("the record holds {count} finger views, none at position {}", f.finger) };
+                RequestError::Template(at(problem))
+            })?;
+            Ok(QueryFinger { finger, template: Encoded::new(&template) })
+        })
+        .collect()
+}
+
 /// Purpose and case reference: required, one line, at most [`MAX_PURPOSE`] bytes.
 fn purpose(purpose: &str, case_reference: &str) -> Result<(), RequestError> {
     for (name, value) in [("purpose", purpose), ("case_reference", case_reference)] {
@@ -228,6 +344,108 @@ mod tests {
         assert_eq!(dna_batch(b"{\"purpose\":\"p\",\"case_reference\":\"c\"}\n{\"query\":\"A\",\"loci\":{}}\n{\"query\":\"B\",\"loci\":{}}\n", 1, 0).unwrap_err().code(), "too_many_queries");
         assert_eq!(dna_batch(b"  \n", 1, 0).unwrap_err().code(), "invalid_json");
         assert_eq!(dna_search(b"{\"purpose\":\"p\"", 1, 0).unwrap_err().code(), "invalid_json");
+    }
+
+    /// A template of `n` minutiae on a grid, at finger position `finger`.
+    fn template(finger: u8, n: u16) -> hitdex_engine::fingerprint::Template {
+        use hitdex_engine::fingerprint::{Angle, Minutia, MinutiaKind, Template};
+        let minutiae = (0..n).map(|i| Minutia { x: 40 + 23 * (i % 9), y: 50 + 31 * (i / 9), angle: Angle::from_iso((i * 37 % 256) as u8), kind: MinutiaKind::Ending, quality: 60 }).collect();
+        Template { width: 300, height: 400, x_resolution: 197, y_resolution: 197, finger, minutiae, ..Template::default() }
+    }
+
+    fn base64(bytes: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// A fingerprint search body of `queries` (each a JSON `fingers` array).
+    fn finger_body(queries: &[&str], extra: &str) -> Vec<u8> {
+        let queries: Vec<String> = queries.iter().enumerate().map(|(i, f)| format!(r#"{{"query":"Q{}","fingers":{f}}}"#, i + 1)).collect();
+        format!(r#"{{"purpose":"p","case_reference":"c","queries":[{}]{extra}}}"#, queries.join(",")).into_bytes()
+    }
+
+    #[test]
+    fn fingerprint_templates_read_as_template_files_are_read() {
+        use hitdex_formats::fingerprint::fmr;
+        let (two, seven) = (template(2, 30), template(7, 25));
+        let card = base64(&fmr::write_iso(&[two.clone(), seven.clone()]).unwrap());
+        let latent = base64(&fmr::write_iso(&[template(0, 20)]).unwrap());
+        let xyt = base64(hitdex_formats::fingerprint::xyt::write(&template(0, 18)).unwrap().as_bytes());
+        let body = finger_body(
+            &[
+                &format!(r#"[{{"finger":7,"format":"iso","template":"{card}"}},{{"finger":2,"format":"iso","template":"{card}"}}]"#),
+                &format!(r#"[{{"finger":0,"format":"iso","template":"{latent}"}}]"#),
+                &format!(r#"[{{"finger":4,"format":"xyt","template":"{xyt}"}}]"#),
+            ],
+            r#","max_candidates":1,"threshold":0.25"#,
+        );
+        let r = finger_search(&body, 3).unwrap();
+        assert_eq!(r.names, ["Q1", "Q2", "Q3"]);
+        assert_eq!((r.params.top, r.params.threshold, r.params.shortlist), (1, 0.25, Some(DEFAULT_SHORTLIST)));
+        // The view at each position, as the manifest reader picks it.
+        let positions: Vec<Vec<u8>> = r.queries.iter().map(|q| q.iter().map(|f| f.finger).collect()).collect();
+        assert_eq!(positions, [vec![7, 2], vec![0], vec![4]]);
+        assert!(r.queries[0][0].template == Encoded::new(&seven) && r.queries[0][1].template == Encoded::new(&two));
+        let from_xyt = hitdex_formats::fingerprint::xyt::read(hitdex_formats::fingerprint::xyt::write(&template(0, 18)).unwrap().as_bytes(), None, std::path::Path::new("t")).unwrap();
+        assert!(r.queries[2][0].template == Encoded::new(&from_xyt));
+        assert_eq!(finger_search(&body, 2).unwrap_err().code(), "too_many_queries");
+        // Defaults: 10 candidates, no threshold.
+        let r = finger_search(&finger_body(&[&format!(r#"[{{"finger":0,"format":"iso","template":"{latent}"}}]"#)], ""), 1).unwrap();
+        assert_eq!((r.params.top, r.params.threshold), (10, 0.0));
+    }
+
+    #[test]
+    fn fingerprint_errors_name_the_query_and_finger() {
+        use hitdex_formats::fingerprint::fmr;
+        let iso = fmr::write_iso(&[template(3, 12)]).unwrap();
+        let good = format!(r#"{{"finger":3,"format":"iso","template":"{}"}}"#, base64(&iso));
+        let cases: Vec<(String, &str, &str)> = vec![
+            (r#"{"finger":3,"format":"iso","template":"not base64!"}"#.into(), "invalid_template", "queries[1] \"Q2\": fingers[1] (finger 3): template is not base64"),
+            (format!(r#"{{"finger":3,"format":"iso","template":"{}"}}"#, base64(&iso[..iso.len() - 7])), "invalid_template", "queries[1] \"Q2\": fingers[1] (finger 3): template: byte"),
+            (format!(r#"{{"finger":3,"format":"ansi","template":"{}"}}"#, base64(&iso)), "invalid_template", "queries[1] \"Q2\": fingers[1] (finger 3): template: byte"),
+            (format!(r#"{{"finger":3,"format":"xyt","template":"{}"}}"#, base64(b"1 2\n")), "invalid_template", "queries[1] \"Q2\": fingers[1] (finger 3): template:1: 2 fields"),
+            (format!(r#"{{"finger":11,"format":"iso","template":"{}"}}"#, base64(&iso)), "invalid_query", "queries[1] \"Q2\": fingers[1] (finger 11): a finger position is 0"),
+        ];
+        for (bad, code, start) in cases {
+            let body = finger_body(&[&format!("[{good}]"), &format!("[{good},{bad}]")], "");
+            let e = finger_search(&body, 10).unwrap_err();
+            assert_eq!(e.code(), code, "{e}");
+            assert!(e.to_string().starts_with(start), "{e}");
+        }
+        // A record of two views, asked for a third position.
+        let two = base64(&fmr::write_iso(&[template(2, 12), template(7, 12)]).unwrap());
+        let e = finger_search(&finger_body(&[&format!(r#"[{{"finger":5,"format":"iso","template":"{two}"}}]"#)], ""), 10).unwrap_err();
+        assert_eq!(e.to_string(), "queries[0] \"Q1\": fingers[0] (finger 5): the record holds 2 finger views, none at position 5");
+        // Query shape, list length, threshold, purpose.
+        let eleven = format!("[{}]", [good.as_str(); 11].join(","));
+        for (body, code) in [
+            (finger_body(&["[]"], ""), "invalid_query"),
+            (finger_body(&[&eleven], ""), "invalid_query"),
+            (finger_body(&[&format!("[{good}]")], r#","max_candidates":0"#), "invalid_query"),
+            (finger_body(&[&format!("[{good}]")], r#","max_candidates":101"#), "invalid_query"),
+            (finger_body(&[&format!("[{good}]")], r#","threshold":1.5"#), "invalid_query"),
+            (finger_body(&[&format!("[{good}]")], r#","top":1"#), "invalid_json"),
+            (finger_body(&[r#"[{"finger":3,"format":"wsq","template":""}]"#], ""), "invalid_json"),
+            (String::from_utf8(finger_body(&[&format!("[{good}]")], "")).unwrap().replace(r#""purpose":"p""#, r#""purpose":"""#).into_bytes(), "invalid_field"),
+        ] {
+            assert_eq!(finger_search(&body, 10).unwrap_err().code(), code, "{}", String::from_utf8_lossy(&body));
+        }
+        // Batches name the line.
+        let batch = format!("{{\"purpose\":\"p\",\"case_reference\":\"c\",\"max_candidates\":1}}\n\n{{\"query\":\"B1\",\"fingers\":[{good}]}}\n{{\"query\":\"B2\",\"fingers\":[{good},{good}]}}\n");
+        let r = finger_batch(batch.as_bytes(), 2).unwrap();
+        assert_eq!((r.names.len(), r.queries[1].len(), r.params.top), (2, 2, 1));
+        assert_eq!(finger_batch(batch.as_bytes(), 1).unwrap_err().code(), "too_many_queries");
+        let e = finger_batch(format!("{}\n{{\"query\":\"B3\",\"fingers\":[{{\"finger\":1,\"format\":\"iso\",\"template\":\"AAAA\"}}]}}\n", batch.trim_end()).as_bytes(), 10).unwrap_err();
+        assert!(e.to_string().starts_with("line 5 \"B3\": fingers[0] (finger 1): template: byte"), "{e}");
+        assert_eq!(finger_batch(b"{\"purpose\":\"p\"}\n", 10).unwrap_err().code(), "invalid_json");
+    }
+
+    #[test]
+    fn the_fuzz_seeds_are_valid_requests() {
+        let search = finger_search(include_bytes!("../../fuzz/seeds/node_requests/fingerprint.json"), 8).unwrap();
+        assert_eq!(search.queries.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+        let batch = finger_batch(include_bytes!("../../fuzz/seeds/node_requests/fingerprint-batch.ndjson"), 8).unwrap();
+        assert_eq!(batch.names, ["B1", "B2"]);
     }
 
     #[test]

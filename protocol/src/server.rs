@@ -29,6 +29,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use ed25519_dalek::SigningKey;
 use hitdex_engine::dna::Profile;
+use hitdex_engine::fingerprint::FingerIndex;
 use hitdex_engine::index::container::Category;
 use hitdex_engine::index::Index;
 use hitdex_engine::keyed::KeyIndex;
@@ -43,8 +44,8 @@ use crate::demand::{self, DemandError, DemandStore};
 use crate::message::demand::{AuthorisationDecision, AuthorisationSubmission, Demand, DemandFilter, DemandForm, DemandList, DemandReply};
 use crate::directory::{Access, Directory};
 use crate::keys::{self, KeyError};
-use crate::message::{DnaAnswer, DnaHit, DnaResult, ErrorBody, Holder, IndexInfo, IndexStatus, KeyAnswer, KeyResult};
-use crate::request::{self, DnaRequest, RequestError};
+use crate::message::{DnaAnswer, DnaHit, DnaResult, ErrorBody, FingerAnswer, FingerCandidate, FingerResult, Holder, IndexInfo, IndexStatus, KeyAnswer, KeyResult};
+use crate::request::{self, DnaRequest, FingerRequest, RequestError};
 use crate::metrics::Metrics;
 use crate::signature::{self, Received, SignatureError, Verifier};
 
@@ -84,6 +85,7 @@ pub struct Node {
     clock: Arc<dyn Clock>,
     limits: Limits,
     dna: Option<Index>,
+    fingerprint: Option<FingerIndex>,
     /// The key-only indexes (vehicle, phone, identity) it serves.
     keyed: std::collections::BTreeMap<String, KeyIndex>,
     metrics: Metrics,
@@ -160,6 +162,10 @@ impl Node {
             Some(path) => Some(Index::open(path).map_err(|source| NodeError::Index { category: "dna".into(), path: path.clone(), source })?),
             None => None,
         };
+        let fingerprint = match config.indexes.get("fingerprint") {
+            Some(path) => Some(FingerIndex::open(path).map_err(|source| NodeError::Index { category: "fingerprint".into(), path: path.clone(), source })?),
+            None => None,
+        };
         let mut keyed = std::collections::BTreeMap::new();
         for (category, path) in &config.indexes {
             let Some(cat) = Category::of_name(category).filter(|c| hitdex_engine::keyed::is_keyed(*c)) else { continue };
@@ -177,6 +183,7 @@ impl Node {
             clock,
             limits: config.limits,
             dna,
+            fingerprint,
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
             audit,
@@ -192,6 +199,9 @@ impl Node {
     pub fn verify_indexes(&self) -> Result<(), NodeError> {
         if let Some(index) = &self.dna {
             index.verify().map_err(|source| NodeError::Index { category: "dna".into(), path: index.dir().to_path_buf(), source })?;
+        }
+        if let Some(index) = &self.fingerprint {
+            index.verify().map_err(|source| NodeError::Index { category: "fingerprint".into(), path: index.dir().to_path_buf(), source })?;
         }
         for (category, index) in &self.keyed {
             index.verify().map_err(|source| NodeError::Index { category: category.clone(), path: std::path::PathBuf::new(), source })?;
@@ -210,6 +220,7 @@ impl Node {
             .dna
             .iter()
             .map(|index| IndexInfo { category: "dna".into(), records: index.live() as u64, shards: index.shards().len() as u64, verified: self.is_ready() })
+            .chain(self.fingerprint.iter().map(|index| IndexInfo { category: "fingerprint".into(), records: index.live() as u64, shards: index.shards().len() as u64, verified: self.is_ready() }))
             .chain(self.keyed.iter().map(|(category, index)| IndexInfo { category: category.clone(), records: index.live() as u64, shards: index.stats().shards as u64, verified: self.is_ready() }))
             .collect();
         IndexStatus { node: self.id.clone(), indexes }
@@ -223,6 +234,47 @@ impl Node {
         }
         let index = self.dna.as_ref().ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves no dna index"))?;
         Ok((index, access))
+    }
+
+    /// The fingerprint index, if `authority` may search it; its access.
+    fn fingerprint_for(&self, authority: &str) -> Result<(&FingerIndex, Access), Refusal> {
+        let access = self.directory.access(authority, "fingerprint");
+        if access == Access::None {
+            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("{authority} has no access to the fingerprint category")));
+        }
+        let index = self.fingerprint.as_ref().ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves no fingerprint index"))?;
+        Ok((index, access))
+    }
+
+    /// When a request's work that starts now is past the timeout: the
+    /// partner has had a 503 by then, so what is left need not be done.
+    fn deadline(&self) -> Instant {
+        Instant::now() + Duration::from_millis(self.limits.request_timeout_ms)
+    }
+
+    /// `POST /v1/search/fingerprint`: candidate persons per query, with
+    /// scores for direct access only.
+    fn search_fingerprint(&self, call: &Call) -> Result<Answer, Refusal> {
+        let (index, access) = self.fingerprint_for(&call.authority)?;
+        let request = request::finger_search(&call.body, self.limits.max_queries)?;
+        let results = finger_results(index, &request, access, self.deadline())?;
+        let references = finger_returned(&results);
+        let body = serde_json::to_vec(&FingerAnswer { node: self.id.clone(), results }).map_err(internal)?;
+        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
+    }
+
+    /// `POST /v1/batch/fingerprint`: as the search, NDJSON in and out.
+    fn batch_fingerprint(&self, call: &Call) -> Result<Answer, Refusal> {
+        let (index, access) = self.fingerprint_for(&call.authority)?;
+        let request = request::finger_batch(&call.body, self.limits.max_batch)?;
+        let results = finger_results(index, &request, access, self.deadline())?;
+        let mut out = Vec::new();
+        for r in &results {
+            serde_json::to_writer(&mut out, r).map_err(internal)?;
+            out.push(b'\n');
+        }
+        let references = finger_returned(&results);
+        Ok(Answer { status: StatusCode::OK, content_type: NDJSON, body: out, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
     }
 
     fn search_dna(&self, call: &Call) -> Result<Answer, Refusal> {
@@ -466,6 +518,35 @@ fn search(index: &Index, request: &DnaRequest, access: Access) -> Result<Vec<Dna
         .collect())
 }
 
+/// The candidates of `request`'s queries, in order. Direct access gets
+/// what `hitdex search fingerprint` prints (best finger, fused score, and
+/// per query finger for a query of several); index-only access only who
+/// holds each candidate's record. A fingerprint query costs far more than
+/// a DNA one, so the queries stop at the `deadline` (the work cannot be
+/// cancelled from outside).
+fn finger_results(index: &FingerIndex, request: &FingerRequest, access: Access, deadline: Instant) -> Result<Vec<FingerResult>, Refusal> {
+    let direct = access == Access::Direct;
+    request
+        .names
+        .iter()
+        .zip(&request.queries)
+        .map(|(name, query)| {
+            if Instant::now() > deadline {
+                return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the fingerprint queries did not finish within the request timeout"));
+            }
+            let found = index.search(query, &request.params).map_err(internal)?;
+            let positions: Vec<u8> = query.iter().map(|f| f.finger).collect();
+            let candidates = found.into_iter().map(|c| FingerCandidate::new(c, &positions, direct)).collect();
+            Ok(FingerResult { query: name.clone(), candidates })
+        })
+        .collect()
+}
+
+/// Every candidate of `results`, as the audit log names references.
+fn finger_returned(results: &[FingerResult]) -> Vec<Returned> {
+    results.iter().flat_map(|r| &r.candidates).map(|c| Returned { authority: c.authority.clone(), reference: c.reference.clone() }).collect()
+}
+
 /// The handler of a signed route: `pick` turns the path parameter (a
 /// category, a demand id; empty when the route has none) into the audit
 /// log's category and the work to run.
@@ -484,7 +565,7 @@ macro_rules! signed_route {
 pub fn router(node: Arc<Node>) -> Router {
     Router::new()
         .route("/v1/search/{category}", post(signed_route!("/v1/search/{category}", "search", |c| (known(c), search_work(c)))))
-        .route("/v1/batch/{category}", post(signed_route!("/v1/batch/{category}", "batch", |c| (known(c), if c == "dna" { Node::batch_dna } else { unserved }))))
+        .route("/v1/batch/{category}", post(signed_route!("/v1/batch/{category}", "batch", |c| (known(c), batch_work(c)))))
         .route("/v1/index/status", get(signed_route!("/v1/index/status", "status", |_| (String::new(), Node::status))))
         .route("/v1/demands", post(signed_route!("/v1/demands", "demand", |_| demand(Node::demand_create))).get(signed_route!("/v1/demands", "list", |_| demand(Node::demand_list))))
         .route("/v1/demands/{id}", get(signed_route!("/v1/demands/{id}", "read", |_| demand(Node::demand_get))))
@@ -504,7 +585,16 @@ pub fn router(node: Arc<Node>) -> Router {
 fn search_work(category: &str) -> Work {
     match category {
         "dna" => Node::search_dna,
+        "fingerprint" => Node::search_fingerprint,
         "vehicle" | "phone" | "identity" => Node::search_keyed,
+        _ => unserved,
+    }
+}
+
+fn batch_work(category: &str) -> Work {
+    match category {
+        "dna" => Node::batch_dna,
+        "fingerprint" => Node::batch_fingerprint,
         _ => unserved,
     }
 }
@@ -520,7 +610,7 @@ fn known(category: &str) -> String {
 }
 
 fn unserved(_: &Node, _: &Call) -> Result<Answer, Refusal> {
-    Err(Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves searches of the dna, vehicle, phone and identity categories (batches: dna)"))
+    Err(Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves searches of the dna, fingerprint, vehicle, phone and identity categories (batches: dna, fingerprint)"))
 }
 
 /// One signed request, as the work behind a route sees it.

@@ -11,5 +11,5 @@ mod template;
 
 pub use gallery::FingerRecord;
 pub use matcher::{score, Cylinders, Encoded};
-pub use search::{Candidate, FingerIndex, FingerStats, QueryFinger, SearchParams};
+pub use search::{Candidate, FingerIndex, FingerStats, QueryFinger, SearchParams, DEFAULT_SHORTLIST};
 pub use template::{Angle, Minutia, MinutiaKind, Template, PPCM_500_PPI};

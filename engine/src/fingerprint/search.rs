@@ -94,6 +94,10 @@ pub struct QueryFinger {
     pub template: Encoded,
 }
 
+/// Records scored per query finger after the pre-filter when the caller
+/// does not say (`hitdex search fingerprint`'s default, and the node's).
+pub const DEFAULT_SHORTLIST: usize = 2000;
+
 /// How to search.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchParams {

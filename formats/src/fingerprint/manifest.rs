@@ -266,16 +266,41 @@ pub fn templates(entries: &[Entry], format: Option<Format>) -> Result<Vec<(u8, T
             let bad = |problem: String| ManifestError::Template { line: e.line, problem };
             let format = format.or_else(|| Format::of_path(&e.path)).ok_or_else(|| bad(format!("{}: the extension names no template format (.xyt, .iso, .ansi, .an2k)", e.path.display())))?;
             let views = super::read_path(&e.path, format).map_err(|err| bad(err.to_string()))?;
-            let view = match views.len() {
-                0 => None,
-                1 => views.into_iter().next(),
-                _ => views.into_iter().find(|v| rolled_position(v.finger) == e.finger),
-            };
-            let view = view.ok_or_else(|| bad(format!("{}: no finger view at position {}", e.path.display(), e.finger)))?;
-            let finger = if e.finger == 0 { rolled_position(view.finger) } else { e.finger };
-            Ok((finger, view))
+            pick_view(views, e.finger).ok_or_else(|| bad(format!("{}: no finger view at position {}", e.path.display(), e.finger)))
         })
         .collect()
+}
+
+/// The view of a file's `views` that stands for finger position `finger`
+/// (0 unknown), and the position it is searched as: a file's only view
+/// whatever its position, or of several the one at `finger`; an unknown
+/// `finger` takes the position the record states. `None` if no view fits.
+/// What [`templates`] does per file, and the node per received template.
+pub fn pick_view(views: Vec<Template>, finger: u8) -> Option<(u8, Template)> {
+    let view = match views.len() {
+        0 => None,
+        1 => views.into_iter().next(),
+        _ => views.into_iter().find(|v| rolled_position(v.finger) == finger),
+    }?;
+    let position = if finger == 0 { rolled_position(view.finger) } else { finger };
+    Some((position, view))
+}
+
+/// The queries of a query manifest: one per (authority, reference), in
+/// order of first appearance, named by its reference, with the indexes
+/// of its entries (its fingers) in manifest order. Rows sharing a
+/// reference are one ten-print card.
+pub fn queries(entries: &[Entry]) -> Vec<(String, Vec<usize>)> {
+    let mut queries: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut index_of = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        let at = *index_of.entry((&e.authority, &e.reference)).or_insert_with(|| {
+            queries.push((e.reference.clone(), Vec::new()));
+            queries.len() - 1
+        });
+        queries[at].1.push(i);
+    }
+    queries
 }
 
 #[cfg(test)]
@@ -361,6 +386,23 @@ mod tests {
                 && message.ends_with("first on line 2")
         );
         assert_eq!(read(&format!("{H}R,A,1,a\nR,A,1,b\n"), Mode::Query).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn rows_sharing_authority_and_reference_are_one_query() {
+        let entries = read("reference,authority,finger,path\nC,,1,a\nL,,0,b\nC,,2,c\nC,X,1,d\n", Mode::Query).unwrap();
+        let got = queries(&entries);
+        assert_eq!(got, [("C".to_string(), vec![0, 2]), ("L".to_string(), vec![1]), ("C".to_string(), vec![3])]);
+    }
+
+    #[test]
+    fn a_view_is_picked_by_position() {
+        let view = |finger| Template { finger, ..Template::default() };
+        assert_eq!(pick_view(vec![view(3)], 0).map(|v| v.0), Some(3), "an unknown position takes the record's");
+        assert_eq!(pick_view(vec![view(3)], 7).map(|v| v.0), Some(7), "a file's only view is the finger named");
+        assert_eq!(pick_view(vec![view(3), view(12)], 6).map(|v| (v.0, v.1.finger)), Some((6, 12)), "a plain thumb is a thumb");
+        assert_eq!(pick_view(vec![view(3), view(4)], 5), None);
+        assert_eq!(pick_view(Vec::new(), 0), None);
     }
 
     #[test]

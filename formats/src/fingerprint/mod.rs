@@ -71,11 +71,20 @@ pub enum FingerprintError {
 /// [`FingerprintError`] naming the file and, for bad content, where.
 pub fn read_path(path: &Path, format: Format) -> Result<Vec<Template>, FingerprintError> {
     let bytes = std::fs::read(path).map_err(|source| FingerprintError::Io { path: path.to_path_buf(), source })?;
+    read_bytes(&bytes, format, path)
+}
+
+/// The templates of the bytes of one file (or of a template a node
+/// received), as [`read_path`] reads them; `source` names them in errors.
+///
+/// # Errors
+/// [`FingerprintError`] naming `source` and where in the bytes.
+pub fn read_bytes(bytes: &[u8], format: Format, source: &Path) -> Result<Vec<Template>, FingerprintError> {
     Ok(match format {
-        Format::Xyt => vec![xyt::read(&bytes, None, path)?],
-        Format::Iso => fmr::read(&bytes, fmr::Standard::Iso2005, path)?.views,
-        Format::Ansi => fmr::read(&bytes, fmr::Standard::Ansi2004, path)?.views,
-        Format::An2k => an2k::read(&bytes, path)?.into_iter().map(|m| m.template).collect(),
+        Format::Xyt => vec![xyt::read(bytes, None, source)?],
+        Format::Iso => fmr::read(bytes, fmr::Standard::Iso2005, source)?.views,
+        Format::Ansi => fmr::read(bytes, fmr::Standard::Ansi2004, source)?.views,
+        Format::An2k => an2k::read(bytes, source)?.into_iter().map(|m| m.template).collect(),
     })
 }
 

@@ -19,6 +19,9 @@
 //! quoted as in the DNA CSV; blank lines and a UTF-8 BOM are skipped.
 //! Every value is normalised on reading ([`super`]); anything wrong is a
 //! [`KeyedCsvError`] naming file, line and column, never a panic.
+//! [`read_raw`] checks a file the same way but yields each row's cells as
+//! written: what a client sends a node, which normalises and keys them
+//! itself.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -44,6 +47,24 @@ pub struct Row {
     pub kind: Kind,
     /// The normalised values: one, or a vehicle's plate and VIN.
     pub values: Vec<Value>,
+    /// 1-based line in the file.
+    pub line: usize,
+}
+
+/// One row as written: reference data and the category's cells, not
+/// normalised (though checked: they normalise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRow {
+    /// Reference of the record (of the query, in a query file).
+    pub reference: String,
+    /// Designated authority (may be empty in queries).
+    pub authority: String,
+    /// Person or trace (person when not given in queries).
+    pub kind: Kind,
+    /// The category's non-empty cells, `(column, text as written)`, in the
+    /// order of [`value_columns`]; a phone row without a region cell has
+    /// the default region given to the reader, if any.
+    pub cells: Vec<(&'static str, String)>,
     /// 1-based line in the file.
     pub line: usize,
 }
@@ -158,6 +179,36 @@ pub fn read_path(path: &Path, category: Category, mode: Mode, region: Option<&st
 /// count, an empty required cell, a bad kind, a value that cannot be
 /// normalised, or in [`Mode::Store`] a repeated (authority, reference).
 pub fn read_bytes(bytes: &[u8], source: &Path, category: Category, mode: Mode, region: Option<&str>) -> Result<Vec<Row>, KeyedCsvError> {
+    Ok(read_rows(bytes, source, category, mode, region, false)?.into_iter().map(|(row, _)| row).collect())
+}
+
+/// Reads the file at `path` as [`read_raw`] does.
+///
+/// # Errors
+/// [`KeyedCsvError::Io`] if unreadable, otherwise as [`read_bytes`].
+pub fn read_raw_path(path: &Path, category: Category, mode: Mode, region: Option<&str>) -> Result<Vec<RawRow>, KeyedCsvError> {
+    let bytes = std::fs::read(path).map_err(|source| KeyedCsvError::Io { path: path.to_path_buf(), source })?;
+    read_raw(&bytes, path, category, mode, region)
+}
+
+/// Reads and checks a file of `category` exactly as [`read_bytes`] does,
+/// but yields each row's cells as written rather than its normalised
+/// values.
+///
+/// # Errors
+/// As [`read_bytes`].
+pub fn read_raw(bytes: &[u8], source: &Path, category: Category, mode: Mode, region: Option<&str>) -> Result<Vec<RawRow>, KeyedCsvError> {
+    Ok(read_rows(bytes, source, category, mode, region, true)?
+        .into_iter()
+        .map(|(row, cells)| RawRow { reference: row.reference, authority: row.authority, kind: row.kind, cells, line: row.line })
+        .collect())
+}
+
+/// A row's cells as written: `(column, text)`.
+type Cells = Vec<(&'static str, String)>;
+
+/// The rows of a file, and with `raw` each one's cells as written.
+fn read_rows(bytes: &[u8], source: &Path, category: Category, mode: Mode, region: Option<&str>, raw: bool) -> Result<Vec<(Row, Cells)>, KeyedCsvError> {
     let bad = |line, column: Option<&str>, problem: String| KeyedCsvError::Bad { path: source.to_path_buf(), line, column: column.map(Into::into), problem };
     let specific = value_columns(category);
     if specific.is_empty() {
@@ -206,7 +257,7 @@ pub fn read_bytes(bytes: &[u8], source: &Path, category: Category, mode: Mode, r
         return Err(bad(header_line, None, "missing column plate or vin (a vehicle is found by either)".into()));
     }
     let width = cells.len();
-    let parse = |&(line, text): &(usize, &str)| -> Result<Row, KeyedCsvError> {
+    let parse = |&(line, text): &(usize, &str)| -> Result<(Row, Cells), KeyedCsvError> {
         let mut cells = Vec::new();
         Cursor::new(text).next_line(&mut cells).map_err(|(i, _)| bad(line, written.get(i).map(String::as_str), quote.into()))?;
         if cells.len() != width {
@@ -242,20 +293,32 @@ pub fn read_bytes(bytes: &[u8], source: &Path, category: Category, mode: Mode, r
             let problem = if e.column == "region" && slots[4].is_none() { format!("--region: {}", e.problem) } else { e.problem };
             bad(line, Some(column_of(slot)), problem)
         })?;
-        Ok(Row { reference: reference.to_string(), authority: authority.to_string(), kind, values, line })
+        let mut cells = Vec::new();
+        if raw {
+            for (slot, &column) in specific.iter().enumerate() {
+                let text = match get(slot + 3) {
+                    t if column == "region" && t.trim().is_empty() => region.unwrap_or_default(),
+                    t => t,
+                };
+                if !text.trim().is_empty() {
+                    cells.push((column, text.to_string()));
+                }
+            }
+        }
+        Ok((Row { reference: reference.to_string(), authority: authority.to_string(), kind, values, line }, cells))
     };
-    let parsed: Vec<Result<Row, KeyedCsvError>> = lines[1..].par_iter().map(parse).collect();
+    let parsed: Vec<Result<(Row, Cells), KeyedCsvError>> = lines[1..].par_iter().map(parse).collect();
     let mut rows = Vec::with_capacity(parsed.len());
     let mut first_lines: HashMap<(String, String), usize> = HashMap::new();
     for r in parsed {
-        let row = r?;
+        let (row, cells) = r?;
         if mode == Mode::Store {
             if let Some(first) = first_lines.insert((row.authority.clone(), row.reference.clone()), row.line) {
                 let problem = format!("duplicate reference {:?} of authority {:?}, first on line {first}", row.reference, row.authority);
                 return Err(bad(row.line, None, problem));
             }
         }
-        rows.push(row);
+        rows.push((row, cells));
     }
     Ok(rows)
 }
@@ -336,6 +399,25 @@ mod tests {
         assert_eq!(e.line(), Some(2));
         assert!(read("", Category::Vehicle, Mode::Query).is_err());
         assert!(read("reference\n", Category::Dna, Mode::Query).is_err());
+    }
+
+    #[test]
+    fn raw_rows_keep_the_cells_as_written_and_are_checked_alike() {
+        let text = "reference,number,region\nQ1,030 12345678,\nQ2,\"+33 6 12 34 56 78\",FR\n";
+        let raw = read_raw(text.as_bytes(), Path::new("q.csv"), Category::Phone, Mode::Query, Some("DE")).unwrap();
+        let cells: Vec<_> = raw.iter().map(|r| (r.reference.as_str(), r.line, r.cells.clone())).collect();
+        assert_eq!(cells, [("Q1", 2, vec![("number", "030 12345678".into()), ("region", "DE".into())]), ("Q2", 3, vec![("number", "+33 6 12 34 56 78".into()), ("region", "FR".into())])]);
+        let raw = read_raw(b"plate,reference\nb-ab 1,Q1\n", Path::new("q.csv"), Category::Vehicle, Mode::Query, None).unwrap();
+        assert_eq!(raw[0].cells, [("plate", "b-ab 1".to_string())], "no vin column, no vin cell");
+        let raw = read_raw("reference,family_name,given_names,date_of_birth\nI,Müller,,1970-01-31\n".as_bytes(), Path::new("q.csv"), Category::Identity, Mode::Query, None).unwrap();
+        assert_eq!(raw[0].cells, [("family_name", "Müller".to_string()), ("date_of_birth", "1970-01-31".to_string())]);
+        // The same errors as read_bytes, naming line and column.
+        for bad in ["reference,plate\nQ1,B-AB 1\nQ2,AB#1\n", "reference,plate\nQ1,B-AB 1\nQ2\n"] {
+            let e = read_raw(bad.as_bytes(), Path::new("q.csv"), Category::Vehicle, Mode::Query, None).unwrap_err();
+            let f = read_bytes(bad.as_bytes(), Path::new("q.csv"), Category::Vehicle, Mode::Query, None).unwrap_err();
+            assert_eq!(e.to_string(), f.to_string());
+            assert_eq!(e.line(), Some(3));
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod demand;
 
 use std::collections::BTreeMap;
 
+use hitdex_engine::fingerprint::Candidate;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -193,6 +194,209 @@ pub struct KeyAnswer {
     pub results: Vec<KeyResult>,
 }
 
+/// Candidates per fingerprint query when a request does not say: exchange
+/// practice is at most 10 for a latent against ten-prints (and 1 for a
+/// ten-print against ten-prints, which a requester asks for with
+/// `max_candidates: 1`).
+pub const DEFAULT_MAX_CANDIDATES: u32 = 10;
+
+/// Most candidates per fingerprint query a request may ask for.
+pub const MAX_CANDIDATES: u32 = 100;
+
+/// Most fingers in one fingerprint query: a person has ten.
+pub const MAX_FINGERS: usize = 10;
+
+fn default_max_candidates() -> u32 {
+    DEFAULT_MAX_CANDIDATES
+}
+
+/// `POST /v1/search/fingerprint`: one or more queries (a latent, a
+/// ten-print card), each of one to ten fingers, searched against the
+/// persons of the index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FingerSearch {
+    /// See [`Purpose`].
+    pub purpose: String,
+    /// See [`Purpose`].
+    pub case_reference: String,
+    /// The queries.
+    pub queries: Vec<FingerQuery>,
+    /// Most candidates per query, best first (default 10, at most 100;
+    /// exchange practice: 1 for a ten-print against ten-prints, 10 for a
+    /// latent).
+    #[serde(default = "default_max_candidates")]
+    pub max_candidates: u32,
+    /// Lowest fused score of a candidate, 0 to 1 (default 0: the best
+    /// `max_candidates` whatever their score).
+    #[serde(default)]
+    pub threshold: f32,
+}
+
+/// First line of `POST /v1/batch/fingerprint`: what every following query
+/// line shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FingerBatchHeader {
+    /// See [`Purpose`].
+    pub purpose: String,
+    /// See [`Purpose`].
+    pub case_reference: String,
+    /// As [`FingerSearch::max_candidates`].
+    #[serde(default = "default_max_candidates")]
+    pub max_candidates: u32,
+    /// As [`FingerSearch::threshold`].
+    #[serde(default)]
+    pub threshold: f32,
+}
+
+/// One fingerprint query: its name and its fingers. A query of several
+/// fingers (a ten-print card) scores each candidate person by the mean of
+/// the per-finger scores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FingerQuery {
+    /// The query's name, echoed in its answer.
+    pub query: String,
+    /// One to ten fingers.
+    pub fingers: Vec<FingerTemplate>,
+}
+
+/// One finger of a query: its position and its minutiae template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FingerTemplate {
+    /// ISO/IEC 19794-2 finger position: 1 right thumb ... 10 left little,
+    /// 0 unknown (a latent: compared with every finger). Of a record with
+    /// several finger views, the view at this position is searched; with
+    /// 0, a record's only view at the position it states.
+    pub finger: u8,
+    /// The template's format.
+    pub format: TemplateFormat,
+    /// The template file's bytes, base64 (RFC 4648, with padding).
+    pub template: String,
+}
+
+/// The format of a [`FingerTemplate`]'s bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TemplateFormat {
+    /// An ISO/IEC 19794-2:2005 finger minutiae record.
+    Iso,
+    /// An ANSI INCITS 378-2004 finger minutiae record.
+    Ansi,
+    /// NIST `xyt` text (`x y theta [quality]` per line, origin bottom-left).
+    Xyt,
+    /// An ANSI/NIST-ITL transaction file (the minutiae of its Type-9 records).
+    An2k,
+}
+
+impl From<TemplateFormat> for hitdex_formats::fingerprint::Format {
+    fn from(f: TemplateFormat) -> Self {
+        use hitdex_formats::fingerprint::Format;
+        match f {
+            TemplateFormat::Iso => Format::Iso,
+            TemplateFormat::Ansi => Format::Ansi,
+            TemplateFormat::Xyt => Format::Xyt,
+            TemplateFormat::An2k => Format::An2k,
+        }
+    }
+}
+
+impl From<hitdex_formats::fingerprint::Format> for TemplateFormat {
+    fn from(f: hitdex_formats::fingerprint::Format) -> Self {
+        use hitdex_formats::fingerprint::Format;
+        match f {
+            Format::Iso => TemplateFormat::Iso,
+            Format::Ansi => TemplateFormat::Ansi,
+            Format::Xyt => TemplateFormat::Xyt,
+            Format::An2k => TemplateFormat::An2k,
+        }
+    }
+}
+
+/// The answer to one fingerprint query: candidate persons, best first (as
+/// `hitdex search fingerprint` prints them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FingerResult {
+    /// The query's name.
+    pub query: String,
+    /// Its candidates; empty for none.
+    pub candidates: Vec<FingerCandidate>,
+}
+
+/// One candidate person. With index-only access only `reference` and
+/// `authority` are given: who holds the record of a possible hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FingerCandidate {
+    /// Reference number of the person's record.
+    pub reference: String,
+    /// The designated authority holding it.
+    pub authority: String,
+    /// The position of the person's finger that scored best (direct access
+    /// only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finger: Option<u8>,
+    /// Fused score, 0 to 1 (direct access only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    /// Per query finger, in query order, the person's best finger and its
+    /// score (direct access, queries of several fingers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingers: Option<Vec<FingerScore>>,
+}
+
+impl FingerCandidate {
+    /// The wire form of the engine's candidate for a query whose fingers
+    /// were searched at `positions`: with `direct` access every field of
+    /// `hitdex search fingerprint`'s line (the best finger chosen as its
+    /// printer does), else reference and authority only.
+    pub fn new(c: Candidate, positions: &[u8], direct: bool) -> FingerCandidate {
+        if !direct {
+            return FingerCandidate { reference: c.reference, authority: c.authority, finger: None, score: None, fingers: None };
+        }
+        let finger = hitdex_formats::ndjson::best_finger(&c).map(|f| f.0);
+        let fingers = (positions.len() > 1).then(|| positions.iter().zip(&c.fingers).map(|(&q, s)| FingerScore { query_finger: q, finger: s.map(|s| s.0), score: s.map(|s| s.1) }).collect());
+        FingerCandidate { reference: c.reference, authority: c.authority, finger, score: Some(c.score), fingers }
+    }
+
+    /// The engine's candidate back, for the printer of `hitdex search
+    /// fingerprint`; `None` without a score (index-only access).
+    pub fn candidate(&self) -> Option<Candidate> {
+        let score = self.score?;
+        let fingers = match &self.fingers {
+            Some(per) => per.iter().map(|f| f.finger.zip(f.score)).collect(),
+            // One query finger: its best finger is the candidate's, its score the fused one.
+            None => vec![self.finger.map(|f| (f, score))],
+        };
+        Some(Candidate { reference: self.reference.clone(), authority: self.authority.clone(), score, fingers })
+    }
+}
+
+/// How one query finger scored against a candidate person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FingerScore {
+    /// The query finger's position.
+    pub query_finger: u8,
+    /// The person's best-scoring finger; null if none of theirs was scored.
+    pub finger: Option<u8>,
+    /// Its score; null if none was scored.
+    pub score: Option<f32>,
+}
+
+/// The answer of `POST /v1/search/fingerprint`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FingerAnswer {
+    /// The node that answered.
+    pub node: String,
+    /// One result per query, in input order.
+    pub results: Vec<FingerResult>,
+}
+
 /// `GET /v1/index/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -260,6 +464,33 @@ mod paths {
         (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody),
     ))]
     fn search_dna() {}
+
+    /// Search the fingerprint index: candidate persons ranked by score.
+    /// Signed. With index-only access, candidates name only reference and
+    /// authority.
+    #[utoipa::path(post, path = "/v1/search/fingerprint", request_body = FingerSearch, responses(
+        (status = 200, description = "One result per query", body = FingerAnswer),
+        (status = 400, description = "Malformed JSON, unknown field, a template that is not base64 or not a valid record (the query and finger named)", body = ErrorBody),
+        (status = 401, description = "Signature refused", body = ErrorBody),
+        (status = 403, description = "No access to this category", body = ErrorBody),
+        (status = 404, description = "No fingerprint index on this node", body = ErrorBody),
+        (status = 413, description = "Body or query count over the limit", body = ErrorBody),
+        (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody),
+    ))]
+    fn search_fingerprint() {}
+
+    /// Search the fingerprint index with NDJSON: a [`FingerBatchHeader`]
+    /// line, then one [`FingerQuery`] per line; the answer is one
+    /// [`FingerResult`] per line.
+    #[utoipa::path(post, path = "/v1/batch/fingerprint", request_body(content = String, content_type = "application/x-ndjson"), responses(
+        (status = 200, description = "One FingerResult per line, in input order", body = String, content_type = "application/x-ndjson"),
+        (status = 400, description = "A malformed line (named)", body = ErrorBody),
+        (status = 401, description = "Signature refused", body = ErrorBody),
+        (status = 403, description = "No access to this category", body = ErrorBody),
+        (status = 413, description = "Body or batch over the limit", body = ErrorBody),
+        (status = 503, description = "`overloaded`: more signed requests at once than the node takes (`max_in_flight`), with `Retry-After`; or `timeout`", body = ErrorBody),
+    ))]
+    fn batch_fingerprint() {}
 
     /// Search a key-only index (`vehicle`, `phone`, `identity`): exact
     /// hit/no-hit on normalised keys. Signed.
@@ -344,8 +575,8 @@ mod paths {
     #[derive(OpenApi)]
     #[openapi(
         info(title = "Hitdex node", description = "Hit/no-hit searches and information demands between competent authorities (SPEC section 6)."),
-        paths(search_dna, search_keyed, batch_dna, index_status, healthz, readyz, metrics, openapi, demand_create, demand_list, demand_get, demand_answer, demand_submit, demand_decide),
-        components(schemas(Purpose, KeySearch, KeyQuery, KeyResult, Holder, KeyAnswer, DnaSearch, DnaBatchHeader, DnaQuery, DnaResult, DnaHit, DnaAnswer, IndexStatus, IndexInfo, ErrorBody, ErrorDetail, DemandForm, DemandReply, AuthorisationSubmission, AuthorisationDecision, Demand, DemandList, DemandFilter))
+        paths(search_dna, search_fingerprint, search_keyed, batch_dna, batch_fingerprint, index_status, healthz, readyz, metrics, openapi, demand_create, demand_list, demand_get, demand_answer, demand_submit, demand_decide),
+        components(schemas(Purpose, FingerSearch, FingerBatchHeader, FingerQuery, FingerTemplate, TemplateFormat, FingerResult, FingerCandidate, FingerScore, FingerAnswer, KeySearch, KeyQuery, KeyResult, Holder, KeyAnswer, DnaSearch, DnaBatchHeader, DnaQuery, DnaResult, DnaHit, DnaAnswer, IndexStatus, IndexInfo, ErrorBody, ErrorDetail, DemandForm, DemandReply, AuthorisationSubmission, AuthorisationDecision, Demand, DemandList, DemandFilter))
     )]
     pub(super) struct Api;
 }
@@ -363,16 +594,56 @@ mod tests {
     #[test]
     fn the_description_names_every_path_and_message() {
         let doc: serde_json::Value = serde_json::from_str(&openapi()).unwrap();
-        for path in ["/v1/search/dna", "/v1/batch/dna", "/v1/index/status", "/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/v1/demands", "/v1/demands/{id}", "/v1/demands/{id}/answer"] {
+        for path in ["/v1/search/dna", "/v1/batch/dna", "/v1/search/fingerprint", "/v1/batch/fingerprint", "/v1/index/status", "/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/v1/demands", "/v1/demands/{id}", "/v1/demands/{id}/answer"] {
             assert!(doc["paths"].get(path).is_some(), "{path}");
         }
         // Every signed path may refuse for load.
-        for (path, method) in [("/v1/search/dna", "post"), ("/v1/batch/dna", "post"), ("/v1/demands", "get"), ("/v1/demands/{id}/decision", "post")] {
+        for (path, method) in [("/v1/search/dna", "post"), ("/v1/batch/dna", "post"), ("/v1/search/fingerprint", "post"), ("/v1/batch/fingerprint", "post"), ("/v1/demands", "get"), ("/v1/demands/{id}/decision", "post")] {
             assert!(doc["paths"][path][method]["responses"].get("503").is_some(), "{path}");
         }
-        for schema in ["DnaSearch", "DnaAnswer", "ErrorBody", "IndexStatus", "DemandForm", "DemandReply", "Demand", "RefusalGround"] {
+        for schema in ["DnaSearch", "DnaAnswer", "FingerSearch", "FingerAnswer", "TemplateFormat", "ErrorBody", "IndexStatus", "DemandForm", "DemandReply", "Demand", "RefusalGround"] {
             assert!(doc["components"]["schemas"].get(schema).is_some(), "{schema}");
         }
+    }
+
+    /// The line `hitdex search fingerprint` prints for `candidates`.
+    fn printed(positions: &[u8], candidates: &[Candidate]) -> String {
+        let mut out = Vec::new();
+        hitdex_formats::ndjson::write_candidates(&mut out, "Q", positions, candidates).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn fingerprint_candidates_print_the_same_after_the_wire() {
+        let c = |reference: &str, score: f32, fingers: Vec<Option<(u8, f32)>>| Candidate { reference: reference.into(), authority: "DE-BKA".into(), score, fingers };
+        let cases: Vec<(Vec<u8>, Vec<Candidate>)> = vec![
+            (vec![0], vec![c("P1", 0.123_456_79, vec![Some((3, 0.123_456_79))]), c("P2", 0.1, vec![Some((7, 0.1))])]),
+            (vec![1, 2], vec![c("P3", 0.333_333_34, vec![Some((1, 0.5)), Some((2, 0.166_666_67))]), c("P4", 0.05, vec![None, Some((2, 0.1))])]),
+            (vec![2, 2], vec![c("P5", 0.2, vec![Some((2, 0.2)), Some((2, 0.2))])]),
+            (vec![1], Vec::new()),
+        ];
+        for (positions, candidates) in cases {
+            let wire: Vec<FingerCandidate> = candidates.iter().map(|c| FingerCandidate::new(c.clone(), &positions, true)).collect();
+            let back: Vec<FingerCandidate> = serde_json::from_str(&serde_json::to_string(&wire).unwrap()).unwrap();
+            let again: Vec<Candidate> = back.iter().map(|c| c.candidate().unwrap()).collect();
+            assert_eq!(printed(&positions, &again), printed(&positions, &candidates));
+            // Index-only: who holds the record, nothing more.
+            for c in &candidates {
+                let only = FingerCandidate::new(c.clone(), &positions, false);
+                assert_eq!(serde_json::to_string(&only).unwrap(), format!(r#"{{"reference":"{}","authority":"DE-BKA"}}"#, c.reference));
+                assert!(only.candidate().is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn fingerprint_searches_have_defaults_and_refuse_unknown_fields() {
+        let ok: FingerSearch = serde_json::from_str(r#"{"purpose":"p","case_reference":"c","queries":[{"query":"L","fingers":[{"finger":0,"format":"xyt","template":"MSAyIDM="}]}]}"#).unwrap();
+        assert_eq!((ok.max_candidates, ok.threshold, ok.queries[0].fingers[0].format), (DEFAULT_MAX_CANDIDATES, 0.0, TemplateFormat::Xyt));
+        let e = serde_json::from_str::<FingerSearch>(r#"{"purpose":"p","case_reference":"c","queries":[],"top":1}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `top`"), "{e}");
+        let e = serde_json::from_str::<FingerTemplate>(r#"{"finger":0,"format":"wsq","template":""}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown variant `wsq`"), "{e}");
     }
 
     #[test]
