@@ -887,16 +887,19 @@ impl AuditLog {
         }
     }
 
-    /// Waits up to `idle` for queued entries, writes them all (as
+    /// Waits up to `idle` for entries after `published` (unless there are
+    /// some already), writes every queued entry (as
     /// [`AuditLog::sync_through`]) and returns the sequence number through
-    /// which entries are on disk: the loop of a writer thread.
+    /// which entries are on disk: the loop of a writer thread, which passes
+    /// the number it last reported. Entries another thread wrote meanwhile
+    /// count too, so no waiter misses them.
     ///
     /// # Errors
     ///
     /// As [`AuditLog::sync_through`].
-    pub fn sync_queued(&self, idle: std::time::Duration) -> Result<u64, AuditError> {
+    pub fn sync_queued(&self, published: u64, idle: std::time::Duration) -> Result<u64, AuditError> {
         let mut state = self.lock();
-        if state.durable + 1 == state.next_seq {
+        if state.next_seq - 1 <= published {
             state = self.queued.wait_timeout(state, idle).unwrap_or_else(PoisonError::into_inner).0;
         }
         let last = state.next_seq - 1;

@@ -45,22 +45,26 @@ impl AuditWriter {
         let stop = Arc::new(AtomicBool::new(false));
         let (writer_log, writer_stop) = (Arc::clone(&log), Arc::clone(&stop));
         let thread = std::thread::Builder::new().name("audit-writer".into()).spawn(move || {
-            while !writer_stop.load(Ordering::Acquire) {
-                match writer_log.sync_queued(IDLE) {
+            let mut published = writer_log.last_seq();
+            loop {
+                // Read before the sync: what is queued when told to stop is
+                // still written and reported.
+                let stopping = writer_stop.load(Ordering::Acquire);
+                match writer_log.sync_queued(published, IDLE) {
                     Ok(through) => {
-                        tx.send_if_modified(|s| {
-                            let newer = !matches!(s, Synced::Through(t) if *t >= through);
-                            if newer {
-                                *s = Synced::Through(through);
-                            }
-                            newer
-                        });
+                        if through > published {
+                            published = through;
+                            tx.send_replace(Synced::Through(through));
+                        }
                     }
                     Err(e) => {
                         // The log refuses every later entry: nothing more to do.
                         tx.send_replace(Synced::Failed(e.to_string()));
                         return;
                     }
+                }
+                if stopping {
+                    return;
                 }
             }
         })?;

@@ -9,7 +9,7 @@
 
 use hitdex_engine::dna::{Locus, MatchParams, Profile};
 
-use hitdex_engine::fingerprint::{Encoded, QueryFinger, SearchParams, DEFAULT_SHORTLIST};
+use hitdex_engine::fingerprint::{SearchParams, Template, DEFAULT_SHORTLIST};
 use hitdex_engine::keyed::Value;
 
 use crate::message::{DnaBatchHeader, DnaQuery, DnaSearch, FingerBatchHeader, FingerQuery, FingerSearch, KeyQuery, KeySearch, MAX_CANDIDATES, MAX_FINGERS};
@@ -176,8 +176,10 @@ pub struct FingerRequest {
     pub case_reference: String,
     /// The queries' names.
     pub names: Vec<String>,
-    /// Each query's fingers, encoded.
-    pub queries: Vec<Vec<QueryFinger>>,
+    /// Each query's fingers: position and template, encoded only when the
+    /// query is searched (an encoded finger takes about a hundred times
+    /// the memory of its template).
+    pub queries: Vec<Vec<(u8, Template)>>,
     /// List length and threshold asked for; the shortlist is the node's
     /// ([`DEFAULT_SHORTLIST`], as `hitdex search fingerprint`'s default).
     pub params: SearchParams,
@@ -248,7 +250,7 @@ impl RequestError {
 /// A query's fingers from their wire form: each template decoded from
 /// base64 and read by the reader of its format, its view picked as a
 /// template file's is ([`hitdex_formats::fingerprint::manifest::pick_view`]).
-fn finger_query(q: &FingerQuery) -> Result<Vec<QueryFinger>, RequestError> {
+fn finger_query(q: &FingerQuery) -> Result<Vec<(u8, Template)>, RequestError> {
     use base64::Engine as _;
     use hitdex_formats::fingerprint::{self, manifest, Format};
     if q.query.trim().is_empty() {
@@ -268,11 +270,10 @@ fn finger_query(q: &FingerQuery) -> Result<Vec<QueryFinger>, RequestError> {
             let bytes = base64::engine::general_purpose::STANDARD.decode(f.template.as_bytes()).map_err(|e| RequestError::Template(at(format!("template is not base64 (RFC 4648, with padding): {e}"))))?;
             let views = fingerprint::read_bytes(&bytes, Format::from(f.format), std::path::Path::new("template")).map_err(|e| RequestError::Template(at(e.to_string())))?;
             let count = views.len();
-            let (finger, template) = manifest::pick_view(views, f.finger).ok_or_else(|| {
+            manifest::pick_view(views, f.finger).ok_or_else(|| {
                 let problem = if count == 0 { "the record holds no finger view".to_string() } else { format!("the record holds {count} finger views, none at position {}", f.finger) };
                 RequestError::Template(at(problem))
-            })?;
-            Ok(QueryFinger { finger, template: Encoded::new(&template) })
+            })
         })
         .collect()
 }
@@ -383,11 +384,11 @@ mod tests {
         assert_eq!(r.names, ["Q1", "Q2", "Q3"]);
         assert_eq!((r.params.top, r.params.threshold, r.params.shortlist), (1, 0.25, Some(DEFAULT_SHORTLIST)));
         // The view at each position, as the manifest reader picks it.
-        let positions: Vec<Vec<u8>> = r.queries.iter().map(|q| q.iter().map(|f| f.finger).collect()).collect();
+        let positions: Vec<Vec<u8>> = r.queries.iter().map(|q| q.iter().map(|f| f.0).collect()).collect();
         assert_eq!(positions, [vec![7, 2], vec![0], vec![4]]);
-        assert!(r.queries[0][0].template == Encoded::new(&seven) && r.queries[0][1].template == Encoded::new(&two));
+        assert!(r.queries[0][0].1 == seven && r.queries[0][1].1 == two);
         let from_xyt = hitdex_formats::fingerprint::xyt::read(hitdex_formats::fingerprint::xyt::write(&template(0, 18)).unwrap().as_bytes(), None, std::path::Path::new("t")).unwrap();
-        assert!(r.queries[2][0].template == Encoded::new(&from_xyt));
+        assert!(r.queries[2][0].1 == from_xyt);
         assert_eq!(finger_search(&body, 2).unwrap_err().code(), "too_many_queries");
         // Defaults: 10 candidates, no threshold.
         let r = finger_search(&finger_body(&[&format!(r#"[{{"finger":0,"format":"iso","template":"{latent}"}}]"#)], ""), 1).unwrap();

@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use ed25519_dalek::SigningKey;
 use hitdex_engine::dna::Profile;
-use hitdex_engine::fingerprint::FingerIndex;
+use hitdex_engine::fingerprint::{Encoded, FingerIndex, QueryFinger};
 use hitdex_engine::index::container::Category;
 use hitdex_engine::index::Index;
 use hitdex_engine::keyed::KeyIndex;
@@ -246,18 +246,12 @@ impl Node {
         Ok((index, access))
     }
 
-    /// When a request's work that starts now is past the timeout: the
-    /// partner has had a 503 by then, so what is left need not be done.
-    fn deadline(&self) -> Instant {
-        Instant::now() + Duration::from_millis(self.limits.request_timeout_ms)
-    }
-
     /// `POST /v1/search/fingerprint`: candidate persons per query, with
     /// scores for direct access only.
     fn search_fingerprint(&self, call: &Call) -> Result<Answer, Refusal> {
         let (index, access) = self.fingerprint_for(&call.authority)?;
         let request = request::finger_search(&call.body, self.limits.max_queries)?;
-        let results = finger_results(index, &request, access, self.deadline())?;
+        let results = finger_results(index, &request, access, call.deadline)?;
         let references = finger_returned(&results);
         let body = serde_json::to_vec(&FingerAnswer { node: self.id.clone(), results }).map_err(internal)?;
         Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
@@ -267,7 +261,7 @@ impl Node {
     fn batch_fingerprint(&self, call: &Call) -> Result<Answer, Refusal> {
         let (index, access) = self.fingerprint_for(&call.authority)?;
         let request = request::finger_batch(&call.body, self.limits.max_batch)?;
-        let results = finger_results(index, &request, access, self.deadline())?;
+        let results = finger_results(index, &request, access, call.deadline)?;
         let mut out = Vec::new();
         for r in &results {
             serde_json::to_writer(&mut out, r).map_err(internal)?;
@@ -534,7 +528,8 @@ fn finger_results(index: &FingerIndex, request: &FingerRequest, access: Access, 
             if Instant::now() > deadline {
                 return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the fingerprint queries did not finish within the request timeout"));
             }
-            let found = index.search(query, &request.params).map_err(internal)?;
+            let query: Vec<QueryFinger> = query.iter().map(|(finger, template)| QueryFinger { finger: *finger, template: Encoded::new(template) }).collect();
+            let found = index.search(&query, &request.params).map_err(internal)?;
             let positions: Vec<u8> = query.iter().map(|f| f.finger).collect();
             let candidates = found.into_iter().map(|c| FingerCandidate::new(c, &positions, direct)).collect();
             Ok(FingerResult { query: name.clone(), candidates })
@@ -623,6 +618,9 @@ struct Call {
     query: String,
     /// The body.
     body: axum::body::Bytes,
+    /// When searches are abandoned (the request timeout from when the body
+    /// was read).
+    deadline: Instant,
 }
 
 type Work = fn(&Node, &Call) -> Result<Answer, Refusal>;
@@ -664,6 +662,7 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 }
 
 /// What a signed request is, for the metrics and the audit log.
+#[derive(Clone)]
 struct Exchange {
     /// The route pattern (a metrics label).
     route: &'static str,
@@ -763,18 +762,34 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
     if let Err(e) = signature::check_hash(&hash, received) {
         return (Some(claim.nonce), refused(digest, e.into()).await);
     }
-    let call = Call { authority: claim.keyid.clone(), param: exchange.param.clone(), query: uri.query().unwrap_or_default().to_string(), body: bytes };
-    let timed_out = || Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", format!("no answer within {} ms", timeout.as_millis()));
+    // Searches are abandoned at the deadline (the partner gets a 503; the
+    // work, which cannot be cancelled, ends unheard, or does not start if
+    // it is still queued then). Demands change state: their work (SQLite,
+    // milliseconds) is awaited to its end, so that the log says what was
+    // done.
+    let deadline = Instant::now() + timeout;
+    let abandon = exchange.category != "demand";
+    let call = Call { authority: claim.keyid.clone(), param: exchange.param.clone(), query: uri.query().unwrap_or_default().to_string(), body: bytes, deadline };
+    let timed_out = move || Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", format!("no answer within {} ms", timeout.as_millis()));
     let (task_node, job_permit) = (Arc::clone(node), Arc::clone(&permit));
     let job = move || {
         let _in_flight = job_permit;
+        if abandon && Instant::now() > call.deadline {
+            return Err(timed_out());
+        }
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&task_node, &call))).unwrap_or_else(|_| Err(internal("a request's work panicked")))
     };
-    let result = match tokio::time::timeout(timeout, tokio::task::spawn_blocking(job)).await {
-        Ok(joined) => joined.unwrap_or_else(|e| Err(internal(e))),
-        Err(_) => Err(timed_out()),
-    };
-    (Some(claim.nonce), node.logged(exchange, claim.keyid, digest, result).await)
+    // The work and its log entry run in a task of their own, which goes on
+    // if the client hangs up: every lookup made is logged.
+    let (task_node, exchange, authority) = (Arc::clone(node), exchange.clone(), claim.keyid);
+    let logged = tokio::spawn(async move {
+        let _in_flight = permit;
+        let job = tokio::task::spawn_blocking(job);
+        let joined = if abandon { tokio::time::timeout_at(deadline.into(), job).await.unwrap_or_else(|_| Ok(Err(timed_out()))) } else { job.await };
+        let result = joined.unwrap_or_else(|e| Err(internal(e)));
+        task_node.logged(&exchange, authority, digest, result).await
+    });
+    (Some(claim.nonce), logged.await.unwrap_or_else(|e| Err(internal(e))))
 }
 
 /// A bound listening socket: TCP, or a Unix socket for `unix:PATH`.

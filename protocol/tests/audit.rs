@@ -643,9 +643,10 @@ fn concurrent_appends_make_a_gap_free_chain() {
     assert_eq!(seqs, (1..=THREADS * EACH).collect());
 }
 
-/// Appends through the writer thread, from async tasks and (as the
-/// blocking pool's jobs could) from a plain thread at the same time: every
-/// entry is on disk when its append returns, and the chain has no gap.
+/// Appends through the writer thread from async tasks, and from a plain
+/// thread that writes batches itself at the same time: every entry is on
+/// disk when its append returns (the writer reports entries another thread
+/// wrote too), and the chain has no gap.
 #[test]
 fn the_writer_thread_syncs_async_and_blocking_appends_alike() {
     const TASKS: u64 = 8;
