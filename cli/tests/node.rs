@@ -798,3 +798,48 @@ fn a_request_over_max_in_flight_is_refused_at_once_as_overloaded_and_logged() {
         .collect();
     assert_eq!(refusals.iter().map(|r| (r["requester"].as_str().unwrap(), r["action"].as_str().unwrap(), r["outcome"]["status"].as_u64().unwrap())).collect::<Vec<_>>(), [("DE-BKA", "search", 503), ("", "list", 503)]);
 }
+
+/// A client that hangs up while its search runs: the search is logged all
+/// the same (every lookup made is in the log, answered or not).
+#[test]
+fn a_search_whose_client_hangs_up_is_logged_all_the_same() {
+    if !shared("a_search_whose_client_hangs_up_is_logged_all_the_same") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("node");
+    let config = node(&d);
+    let server = Server::start(&config);
+    let de = keys::read_signing(&d.join("keys/DE-BKA.key")).unwrap();
+    // Enough queries that the work still runs when the client is gone.
+    let six = r#""TH01":"6/9.3","FGA":"20/22","vWA":"16/17","D3S1358":"15/16","D8S1179":"12/13","D21S11":"28/30""#;
+    let mut batch = String::from("{\"purpose\":\"p\",\"case_reference\":\"HANGUP-1\"}\n");
+    for i in 0..40_000 {
+        batch += &format!("{{\"query\":\"Q{i}\",\"loci\":{{{six}}}}}\n");
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let claim = signature::Claim { keyid: "DE-BKA".into(), node: "XX-NODE".into(), created: now, nonce: signature::nonce() };
+    let h = signature::sign_request(&de, &claim, "POST", "/v1/batch/dna", batch.as_bytes());
+    let mut stream = TcpStream::connect(&server.addr).expect("connect");
+    let head = format!(
+        "POST /v1/batch/dna HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\ncontent-digest: {}\r\nsignature-input: {}\r\nsignature: {}\r\n\r\n",
+        server.addr,
+        batch.len(),
+        h.content_digest,
+        h.signature_input,
+        h.signature
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(batch.as_bytes()).unwrap();
+    // Gone before any answer.
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(stream);
+    let log = d.join("audit.log");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&log).unwrap().contains("\"case_reference\":\"HANGUP-1\"") {
+        assert!(Instant::now() < deadline, "the search of a client that hung up was never logged");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.stop();
+    ok(&["audit", "verify", "--log", s(&log), "--key", s(&d.join("node.pub"))]);
+}
