@@ -143,9 +143,7 @@ impl Served {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
-}
 
-impl Served {
     /// Starts `hitdex` (the binary `exe`) serving `config`.
     ///
     /// # Errors

@@ -20,8 +20,8 @@
 //! request_timeout_ms = 30000
 //! signature_window_s = 60
 //! min_loci = 6                    # fewest matching loci a DNA search may ask for
-//! max_in_flight = 512             # signed requests worked on at once; beyond: 503 overloaded
-//! work_threads = 4                # requests worked on at once; default: twice the CPU cores
+//! max_in_flight = 512             # /v1/ requests admitted at once; beyond: 503 overloaded
+//! work_threads = 4                # threads running requests' work; default: twice the CPU cores
 //! [policy]
 //! prior_authorisation_required = false   # national law: data only after authorisation
 //! ```
@@ -72,13 +72,15 @@ pub struct Limits {
     /// Fewest matching loci a DNA search may ask for (SPEC section 3: 6),
     /// and fewest loci a query must type without wildcards.
     pub min_loci: u8,
-    /// Most signed requests worked on at once, from the first look at their
+    /// Most `/v1/` requests admitted at once (signed or not: the permit is
+    /// taken before the signature is checked), from the first look at their
     /// headers until their log entry is written (work that outlived the
     /// timeout included); beyond it a request is answered 503 `overloaded`
     /// at once, with `Retry-After`.
     pub max_in_flight: usize,
-    /// Threads working on requests at once (searches, demands); default:
-    /// twice the CPU cores. More let long batches run beside short
+    /// Threads running requests' work at once (searches, demands; a
+    /// fingerprint query also uses the engine's thread pool); default: twice
+    /// the CPU cores. More let long batches run beside short
     /// searches; fewer spend less on switching between threads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_threads: Option<usize>,

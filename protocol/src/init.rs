@@ -128,7 +128,7 @@ pub fn init(dir: &Path, listen: &str, profiles: &[Profile], queries: &[Profile],
     let node_config = dir.join("node.toml");
     let more: String = more.iter().map(|c| format!("{c} = \"indexes/{c}\"\n")).collect();
     let text = format!(
-        "# A Hitdex node: `hitdex serve --config node.toml`\nid = \"{NODE_ID}\"\nlisten = \"{listen}\"\nsigning_key = \"node.key\"\ndirectory = \"authorities.toml\"\naudit_log = \"audit.log\"\ndemands = \"demands.sqlite\"\n\n[indexes]\ndna = \"indexes/dna\"\n{more}\n[limits]\nmax_body_bytes = 8388608\nmax_queries = 1000\nmax_batch = 100000\nrequest_timeout_ms = 30000\nsignature_window_s = 60\nmin_loci = 6\n# signed requests worked on at once; beyond: 503 overloaded\nmax_in_flight = 512\n# requests worked on at once; default: twice the CPU cores\n# work_threads = 4\n\n[policy]\nprior_authorisation_required = false\n"
+        "# A Hitdex node: `hitdex serve --config node.toml`\nid = \"{NODE_ID}\"\nlisten = \"{listen}\"\nsigning_key = \"node.key\"\ndirectory = \"authorities.toml\"\naudit_log = \"audit.log\"\ndemands = \"demands.sqlite\"\n\n[indexes]\ndna = \"indexes/dna\"\n{more}\n[limits]\nmax_body_bytes = 8388608\nmax_queries = 1000\nmax_batch = 100000\nrequest_timeout_ms = 30000\nsignature_window_s = 60\nmin_loci = 6\n# /v1/ requests admitted at once; beyond: 503 overloaded\nmax_in_flight = 512\n# threads running requests' work at once; default: twice the CPU cores\n# work_threads = 4\n\n[policy]\nprior_authorisation_required = false\n"
     );
     fs::write(&node_config, text).map_err(io(&node_config))?;
     Ok(Created { node_config, client_config: dir.join("client.toml"), queries: queries_path })

@@ -51,8 +51,8 @@ impl Metrics {
     /// being worked on, of at most `max_in_flight`.
     pub fn render(&self, in_flight: usize, max_in_flight: usize) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP hitdex_in_flight Signed requests being worked on.\n# TYPE hitdex_in_flight gauge\nhitdex_in_flight {in_flight}");
-        let _ = writeln!(out, "# HELP hitdex_max_in_flight The limit of signed requests worked on at once.\n# TYPE hitdex_max_in_flight gauge\nhitdex_max_in_flight {max_in_flight}");
+        let _ = writeln!(out, "# HELP hitdex_in_flight Requests to /v1/ admitted and not yet logged.\n# TYPE hitdex_in_flight gauge\nhitdex_in_flight {in_flight}");
+        let _ = writeln!(out, "# HELP hitdex_max_in_flight The limit of requests to /v1/ admitted at once.\n# TYPE hitdex_max_in_flight gauge\nhitdex_max_in_flight {max_in_flight}");
         out.push_str("# HELP hitdex_requests_total Requests answered, by route and status.\n# TYPE hitdex_requests_total counter\n");
         for ((path, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             let _ = writeln!(out, "hitdex_requests_total{{path=\"{path}\",status=\"{status}\"}} {n}");

@@ -9,7 +9,7 @@
 //! included. Searches run on tokio's blocking pool (the engine is
 //! synchronous and CPU-bound) under the request timeout; the audit entry of
 //! every exchange is on disk before its answer leaves
-//! ([`crate::audit_writer`]). At most `max_in_flight` signed requests are
+//! ([`crate::audit_writer`]). At most `max_in_flight` requests to `/v1/` are
 //! worked on at once; beyond, the node answers 503 `overloaded` at once
 //! (signed, logged, with `Retry-After`). Client faults get a 4xx with
 //! `{"error":{"code","message"}}`; a 5xx means the node itself failed.
@@ -92,7 +92,7 @@ pub struct Node {
     ready: AtomicBool,
     audit: AuditWriter,
     demands: DemandStore,
-    /// A permit per signed request being worked on: `limits.max_in_flight`.
+    /// A permit per `/v1/` request admitted and not yet logged: `limits.max_in_flight`.
     in_flight: Arc<Semaphore>,
 }
 
