@@ -96,9 +96,8 @@ pub struct Node {
     in_flight: Arc<Semaphore>,
 }
 
-/// An answer to a signed request, before it is signed.
+/// An answer (200) to a signed request, before it is signed.
 struct Answer {
-    status: StatusCode,
     content_type: &'static str,
     body: Vec<u8>,
     /// What the audit log records of it.
@@ -107,6 +106,18 @@ struct Answer {
     references: Vec<Returned>,
     /// The information demand the answer is about.
     demand: Option<String>,
+}
+
+impl Answer {
+    /// A search's answer, with what the audit log records of it.
+    fn search(content_type: &'static str, body: Vec<u8>, purpose: String, case_reference: String, references: Vec<Returned>) -> Answer {
+        Answer { content_type, body, purpose, case_reference, references, demand: None }
+    }
+
+    /// A JSON answer that names no reference (status, a list of demands).
+    fn plain(body: Vec<u8>) -> Answer {
+        Answer::search(JSON, body, String::new(), String::new(), Vec::new())
+    }
 }
 
 /// A refused request: the status and the JSON error body's code and message.
@@ -226,24 +237,25 @@ impl Node {
         IndexStatus { node: self.id.clone(), indexes }
     }
 
+    /// `category`'s index (`index`, if this node serves one), if
+    /// `authority` may search it (deny by default); its access.
+    fn index_for<'a, T>(&self, authority: &str, category: &str, index: Option<&'a T>) -> Result<(&'a T, Access), Refusal> {
+        let access = self.directory.access(authority, category);
+        if access == Access::None {
+            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("{authority} has no access to the {category} category")));
+        }
+        let index = index.ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "no_index", format!("this node serves no {category} index")))?;
+        Ok((index, access))
+    }
+
     /// The DNA index, if `authority` may search it; its access.
     fn dna_for(&self, authority: &str) -> Result<(&Index, Access), Refusal> {
-        let access = self.directory.access(authority, "dna");
-        if access == Access::None {
-            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("{authority} has no access to the dna category")));
-        }
-        let index = self.dna.as_ref().ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves no dna index"))?;
-        Ok((index, access))
+        self.index_for(authority, "dna", self.dna.as_ref())
     }
 
     /// The fingerprint index, if `authority` may search it; its access.
     fn fingerprint_for(&self, authority: &str) -> Result<(&FingerIndex, Access), Refusal> {
-        let access = self.directory.access(authority, "fingerprint");
-        if access == Access::None {
-            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("{authority} has no access to the fingerprint category")));
-        }
-        let index = self.fingerprint.as_ref().ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "no_index", "this node serves no fingerprint index"))?;
-        Ok((index, access))
+        self.index_for(authority, "fingerprint", self.fingerprint.as_ref())
     }
 
     /// `POST /v1/search/fingerprint`: candidate persons per query, with
@@ -254,7 +266,7 @@ impl Node {
         let results = finger_results(index, &request, access, call.deadline)?;
         let references = finger_returned(&results);
         let body = serde_json::to_vec(&FingerAnswer { node: self.id.clone(), results }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
+        Ok(Answer::search(JSON, body, request.purpose, request.case_reference, references))
     }
 
     /// `POST /v1/batch/fingerprint`: as the search, NDJSON in and out.
@@ -268,7 +280,7 @@ impl Node {
             out.push(b'\n');
         }
         let references = finger_returned(&results);
-        Ok(Answer { status: StatusCode::OK, content_type: NDJSON, body: out, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
+        Ok(Answer::search(NDJSON, out, request.purpose, request.case_reference, references))
     }
 
     fn search_dna(&self, call: &Call) -> Result<Answer, Refusal> {
@@ -277,24 +289,21 @@ impl Node {
         let results = search(index, &request, access)?;
         let references = returned(&results);
         let body = serde_json::to_vec(&DnaAnswer { node: self.id.clone(), results }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
+        Ok(Answer::search(JSON, body, request.purpose, request.case_reference, references))
     }
 
     /// `POST /v1/search/{vehicle|phone|identity}`: hit or no hit, and who
     /// holds the record, whatever the access (there is nothing more).
     fn search_keyed(&self, call: &Call) -> Result<Answer, Refusal> {
         let category = call.param.as_str();
-        if self.directory.access(&call.authority, category) == Access::None {
-            return Err(Refusal::new(StatusCode::FORBIDDEN, "forbidden", format!("{} has no access to the {category} category", call.authority)));
-        }
-        let index = self.keyed.get(category).ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "no_index", format!("this node serves no {category} index")))?;
+        let (index, _) = self.index_for(&call.authority, category, self.keyed.get(category))?;
         let request = request::key_search(&call.body, self.limits.max_queries, category)?;
         let keys = request.values.iter().map(|values| values.iter().map(|v| index.key(v)).collect::<Result<Vec<_>, _>>()).collect::<Result<Vec<_>, _>>().map_err(internal)?;
         let found = index.search_queries(&keys).map_err(internal)?;
         let results: Vec<KeyResult> = request.names.into_iter().zip(found).map(|(query, hits)| KeyResult { query, hits: hits.into_iter().map(|h| Holder { reference: h.reference, authority: h.authority }).collect() }).collect();
         let references = results.iter().flat_map(|r| &r.hits).map(|h| Returned { authority: h.authority.clone(), reference: h.reference.clone() }).collect();
         let body = serde_json::to_vec(&KeyAnswer { node: self.id.clone(), results }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
+        Ok(Answer::search(JSON, body, request.purpose, request.case_reference, references))
     }
 
     fn batch_dna(&self, call: &Call) -> Result<Answer, Refusal> {
@@ -307,13 +316,13 @@ impl Node {
             out.push(b'\n');
         }
         let references = returned(&results);
-        Ok(Answer { status: StatusCode::OK, content_type: NDJSON, body: out, purpose: request.purpose, case_reference: request.case_reference, references, demand: None })
+        Ok(Answer::search(NDJSON, out, request.purpose, request.case_reference, references))
     }
 
     /// Any authority of the directory may see what the node serves.
     fn status(&self, _call: &Call) -> Result<Answer, Refusal> {
         let body = serde_json::to_vec(&self.index_status()).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new(), demand: None })
+        Ok(Answer::plain(body))
     }
 
     /// `POST /v1/demands`: an authority may ask for data of the categories
@@ -336,7 +345,7 @@ impl Node {
         let filter: DemandFilter = serde_urlencoded::from_str(&call.query).map_err(|e| Refusal::bad("invalid_query", format!("query string: {e}")))?;
         let demands = self.demands.list_for(&filter, Some(&call.authority))?;
         let body = serde_json::to_vec(&DemandList { demands }).map_err(internal)?;
-        Ok(Answer { status: StatusCode::OK, content_type: JSON, body, purpose: String::new(), case_reference: String::new(), references: Vec::new(), demand: None })
+        Ok(Answer::plain(body))
     }
 
     /// A demand the authority may see: one it sent or must answer (others
@@ -454,7 +463,7 @@ fn concerns(d: &Demand, authority: &str) -> bool {
 /// A demand as an answer: the audit log names the record it is about.
 fn demand_answer(d: &Demand, body: Vec<u8>) -> Answer {
     let references = d.form.hit.iter().map(|h| Returned { authority: d.form.designated_authority.clone(), reference: h.reference.clone() }).collect();
-    Answer { status: StatusCode::OK, content_type: JSON, body, purpose: d.form.purpose.clone(), case_reference: d.form.case_reference.clone(), references, demand: Some(d.id.clone()) }
+    Answer { content_type: JSON, body, purpose: d.form.purpose.clone(), case_reference: d.form.case_reference.clone(), references, demand: Some(d.id.clone()) }
 }
 
 impl From<DemandError> for Refusal {
@@ -696,7 +705,7 @@ async fn signed(node: Arc<Node>, exchange: Exchange, method: Method, uri: Uri, h
     let response = match result {
         Ok(answer) => {
             node.metrics.hits(answer.references.len() as u64);
-            node.respond(answer.status, answer.content_type, answer.body, nonce)
+            node.respond(StatusCode::OK, answer.content_type, answer.body, nonce)
         }
         Err(refusal) => node.refuse(&refusal, nonce),
     };
