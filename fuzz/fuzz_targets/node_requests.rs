@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     // Fingerprint searches: base64 templates of every format, read and encoded.
     for r in [request::finger_search(data, 8), request::finger_batch(data, 8)].into_iter().flatten() {
         assert!(r.queries.len() <= 8 && r.queries.len() == r.names.len());
-        assert!(r.queries.iter().all(|q| (1..=10).contains(&q.len()) && q.iter().all(|f| f.finger <= 10)));
+        assert!(r.queries.iter().all(|q| (1..=10).contains(&q.len()) && q.iter().all(|(finger, _)| *finger <= 10)));
         assert!((1..=100).contains(&r.params.top));
     }
     // Three header lines, then the body.

@@ -274,11 +274,7 @@ impl Node {
         let (index, access) = self.fingerprint_for(&call.authority)?;
         let request = request::finger_batch(&call.body, self.limits.max_batch)?;
         let results = finger_results(index, &request, access, call.deadline)?;
-        let mut out = Vec::new();
-        for r in &results {
-            serde_json::to_writer(&mut out, r).map_err(internal)?;
-            out.push(b'\n');
-        }
+        let out = ndjson(&results)?;
         let references = finger_returned(&results);
         Ok(Answer::search(NDJSON, out, request.purpose, request.case_reference, references))
     }
@@ -310,11 +306,7 @@ impl Node {
         let (index, access) = self.dna_for(&call.authority)?;
         let request = request::dna_batch(&call.body, self.limits.max_batch, self.limits.min_loci)?;
         let results = search(index, &request, access)?;
-        let mut out = Vec::new();
-        for r in &results {
-            serde_json::to_writer(&mut out, r).map_err(internal)?;
-            out.push(b'\n');
-        }
+        let out = ndjson(&results)?;
         let references = returned(&results);
         Ok(Answer::search(NDJSON, out, request.purpose, request.case_reference, references))
     }
@@ -473,6 +465,16 @@ impl From<DemandError> for Refusal {
             _ => internal(e),
         }
     }
+}
+
+/// `results` as NDJSON, a line each.
+fn ndjson<T: serde::Serialize>(results: &[T]) -> Result<Vec<u8>, Refusal> {
+    let mut out = Vec::new();
+    for r in results {
+        serde_json::to_writer(&mut out, r).map_err(internal)?;
+        out.push(b'\n');
+    }
+    Ok(out)
 }
 
 /// Every hit of `results`, as the audit log names references.
