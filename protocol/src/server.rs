@@ -696,13 +696,22 @@ struct Exchange {
 /// unheard. A panic in the work is an internal error.
 async fn signed(node: Arc<Node>, exchange: Exchange, method: Method, uri: Uri, headers: HeaderMap, body: Body, work: Work) -> Response {
     let started = Instant::now();
-    // First, so that a request over the limit costs nothing but its log
-    // entry: no signature check, no body read.
-    let (nonce, result) = match Arc::clone(&node.in_flight).try_acquire_owned() {
-        Ok(permit) => admit_and_run(&node, &exchange, method, &uri, &headers, body, work, permit).await,
-        Err(_) => (None, overloaded(&node, &exchange, &headers).await),
-    };
     let claimed_nonce = claimed(&headers, "nonce");
+    // The request is worked on and logged in a task of its own, which goes
+    // on if the client hangs up (hyper then drops this handler): every
+    // request the node takes in is logged, every lookup made with it.
+    let task = {
+        let (node, exchange) = (Arc::clone(&node), exchange.clone());
+        tokio::spawn(async move {
+            // First, so that a request over the limit costs nothing but its
+            // log entry: no signature check, no body read.
+            match Arc::clone(&node.in_flight).try_acquire_owned() {
+                Ok(permit) => admit_and_run(&node, &exchange, method, &uri, &headers, body, work, permit).await,
+                Err(_) => (None, overloaded(&node, &exchange, &headers).await),
+            }
+        })
+    };
+    let (nonce, result) = task.await.unwrap_or_else(|e| (None, Err(internal(e))));
     let nonce = nonce.as_deref().or(claimed_nonce.as_deref()).unwrap_or("none");
     let response = match result {
         Ok(answer) => {
@@ -790,17 +799,10 @@ async fn admit_and_run(node: &Arc<Node>, exchange: &Exchange, method: Method, ur
         }
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&task_node, &call))).unwrap_or_else(|_| Err(internal("a request's work panicked")))
     };
-    // The work and its log entry run in a task of their own, which goes on
-    // if the client hangs up: every lookup made is logged.
-    let (task_node, exchange, authority) = (Arc::clone(node), exchange.clone(), claim.keyid);
-    let logged = tokio::spawn(async move {
-        let _in_flight = permit;
-        let job = tokio::task::spawn_blocking(job);
-        let joined = if abandon { tokio::time::timeout_at(deadline.into(), job).await.unwrap_or_else(|_| Ok(Err(timed_out()))) } else { job.await };
-        let result = joined.unwrap_or_else(|e| Err(internal(e)));
-        task_node.logged(&exchange, authority, digest, result).await
-    });
-    (Some(claim.nonce), logged.await.unwrap_or_else(|e| Err(internal(e))))
+    let job = tokio::task::spawn_blocking(job);
+    let joined = if abandon { tokio::time::timeout_at(deadline.into(), job).await.unwrap_or_else(|_| Ok(Err(timed_out()))) } else { job.await };
+    let result = joined.unwrap_or_else(|e| Err(internal(e)));
+    (Some(claim.nonce), node.logged(exchange, claim.keyid, digest, result).await)
 }
 
 /// A bound listening socket: TCP, or a Unix socket for `unix:PATH`.
