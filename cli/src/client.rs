@@ -96,12 +96,8 @@ pub struct DnaArgs {
     /// Query profiles as DNA CSV.
     #[arg(long)]
     queries: PathBuf,
-    /// Fewest matching loci for a hit.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=28))]
-    min_loci: u8,
-    /// Turn off the microvariant tolerance.
-    #[arg(long)]
-    exact_microvariants: bool,
+    #[command(flatten)]
+    rules: crate::search::MatchArgs,
 }
 
 #[derive(ClapArgs)]
@@ -189,8 +185,8 @@ fn search(a: DnaArgs) -> Result<()> {
             purpose: s.purpose.clone(),
             case_reference: a.remote.case.clone(),
             queries: chunk.iter().map(dna_query).collect(),
-            min_loci: a.min_loci,
-            exact_microvariants: a.exact_microvariants,
+            min_loci: a.rules.min_loci,
+            exact_microvariants: a.rules.exact_microvariants,
         };
         let answer = s.runtime.block_on(s.client.search_dna(&request))?;
         for result in &answer.results {

@@ -14,6 +14,17 @@ use hitdex_formats::ndjson;
 
 use crate::progress::{phase, Phases};
 
+/// The matching rules' options of a DNA search, local or through a node.
+#[derive(clap::Args)]
+pub struct MatchArgs {
+    /// Fewest matching loci for a hit.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=28))]
+    pub min_loci: u8,
+    /// Turn off the microvariant tolerance (9.3 then pairs only with 9.3).
+    #[arg(long)]
+    pub exact_microvariants: bool,
+}
+
 #[derive(Subcommand)]
 pub enum What {
     /// Search DNA profiles by the matching rules (full and near matches).
@@ -30,12 +41,8 @@ pub enum What {
         /// `-` reads standard input.
         #[arg(long)]
         queries: PathBuf,
-        /// Fewest matching loci for a hit.
-        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=28))]
-        min_loci: u8,
-        /// Turn off the microvariant tolerance (9.3 then pairs only with 9.3).
-        #[arg(long)]
-        exact_microvariants: bool,
+        #[command(flatten)]
+        rules: MatchArgs,
         /// Skip the full checksum of the index before searching (header,
         /// version and bounds are always checked on open). Only for an
         /// index verified since it last changed: damaged bytes that pass
@@ -74,8 +81,8 @@ pub enum What {
 }
 
 pub fn run(what: What) -> Result<()> {
-    let (index, queries, min_loci, exact_microvariants, no_verify) = match what {
-        What::Dna { index, queries, min_loci, exact_microvariants, no_verify } => (index, queries, min_loci, exact_microvariants, no_verify),
+    let (index, queries, MatchArgs { min_loci, exact_microvariants }, no_verify) = match what {
+        What::Dna { index, queries, rules, no_verify } => (index, queries, rules, no_verify),
         What::Fingerprint(args) => return crate::fingerprint::search(&args),
         What::Vehicle(args) => return crate::keyed::search(Category::Vehicle, &args),
         What::Phone(args) => return crate::keyed::search(Category::Phone, &args),
