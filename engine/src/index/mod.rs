@@ -119,13 +119,7 @@ impl Index {
         if profiles.is_empty() {
             return Err(Error::Invalid("no profiles to add".into()));
         }
-        let mut live = HashSet::new();
-        for (shard, tomb) in index.shards.iter().zip(&index.tombstones) {
-            for id in tomb.iter_zeros() {
-                live.insert((shard.authority(id)?, shard.reference(id)?));
-            }
-        }
-        check_unique(profiles, &live)?;
+        check_unique(profiles, &live_keys(&index.shards, &index.tombstones)?)?;
         let mut m = index.manifest.clone();
         m.generation += 1;
         let now = now();
@@ -245,6 +239,20 @@ impl Records for Shard {
     fn authority(&self, id: usize) -> Result<&str> {
         Shard::authority(self, id)
     }
+}
+
+/// The (authority, reference) of every live record of `shards`.
+///
+/// # Errors
+/// `Corrupt` if a shard cannot be read.
+pub(crate) fn live_keys<'a, S: Records>(shards: &'a [S], tombstones: &[Tombstones]) -> Result<HashSet<(&'a str, &'a str)>> {
+    let mut live = HashSet::new();
+    for (shard, tomb) in shards.iter().zip(tombstones) {
+        for id in tomb.iter_zeros() {
+            live.insert((shard.authority(id)?, shard.reference(id)?));
+        }
+    }
+    Ok(live)
 }
 
 /// Tombstones every live record of `shards` matching one of `keys` (the

@@ -161,13 +161,7 @@ impl KeyIndex {
         if *secret != index.secret {
             return Err(Error::Invalid(format!("the records' keys were not made with the secret of {}", dir.display())));
         }
-        let mut live = HashSet::new();
-        for (s, tomb) in index.shards.iter().zip(&index.tombstones) {
-            for id in tomb.iter_zeros() {
-                live.insert((s.authority(id)?, s.reference(id)?));
-            }
-        }
-        check_records(records, &live)?;
+        check_records(records, &common::live_keys(&index.shards, &index.tombstones)?)?;
         let mut m = index.manifest.clone();
         m.generation += 1;
         write_shards(dir, &mut m, records, 1, secret.fingerprint())?;
